@@ -1,0 +1,282 @@
+"""The ``kgart`` command: a thin layer over the library.
+
+Each command builds the configuration, calls one library function and prints
+its result. kgart errors become one line on stderr and exit status 1; heavy
+imports stay inside the commands that need them so ``kgart --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from kgart.errors import KgartError, StoreLockedError
+from kgart.settings import SETTINGS, Config, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KgartError as e:
+            raise click.ClickException(str(e)) from e
+        except KeyboardInterrupt:
+            click.echo("interrupted; the store keeps its previous state", err=True)
+            sys.exit(130)
+    return wrapper  # type: ignore[return-value]
+
+
+class _Context:
+    def __init__(self, overrides: dict[str, Any], config_file: str | None) -> None:
+        self.overrides = overrides
+        self.config_file = config_file
+
+    def config(self, **more: Any) -> Config:
+        return load_config({**self.overrides, **more}, config_file=self.config_file)
+
+    def store(self, config: Config, *, write: bool = False) -> Any:
+        from kgart.store import Store
+
+        location = config.store_location
+        try:
+            return Store(location)
+        except StoreLockedError:
+            if write:
+                raise
+            return Store(location, read_only=True)
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--store", metavar="PATH", help="Store folder, or ':memory:' [env KGART_STORE].")
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="TOML settings file [env KGART_CONFIG].")
+@click.version_option(package_name="kgart")
+@click.pass_context
+def main(ctx: click.Context, store: str | None, config_file: str | None) -> None:
+    """kgart: Iconclass and art collections in one triple store, with SPARQL.
+
+    Start with `kgart load iconclass`, then `kgart stats`,
+    `kgart notation 11H(JEROME)362 --lang de` or `kgart query 'SELECT …'`.
+    """
+    ctx.obj = _Context({"store": store}, config_file)
+
+
+@main.group()
+def load() -> None:
+    """Load a source into its own named graph (replacing the previous version atomically)."""
+
+
+@load.command("iconclass")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False),
+              help="A checkout of iconclass/data (13 languages) instead of the iconclass "
+                   "package's data (6 languages) [env KGART_ICONCLASS_DATA_DIR].")
+@click.option("--languages", metavar="en,nl,…",
+              help="Only these label languages (default: all available) [env KGART_LANGUAGES].")
+@pass_ctx
+@_friendly_errors
+def load_iconclass_command(obj: _Context, data_dir: str | None, languages: str | None) -> None:
+    """Load the Iconclass system as SKOS into the graph …/graph/iconclass."""
+    from tqdm import tqdm
+
+    from kgart.languages import split_languages
+    from kgart.loaders import load_iconclass
+
+    config = obj.config(iconclass_data_dir=data_dir, languages=languages)
+    store = obj.store(config, write=True)
+    with tqdm(unit=" triples", unit_scale=True, desc="iconclass", file=sys.stderr,
+              disable=None) as bar:
+        result = load_iconclass(store, data_dir=config.iconclass_data_dir,
+                                languages=split_languages(config.languages), progress=bar.update)
+    report = result.report
+    click.echo(f"Loaded Iconclass from {result.source} into <{result.graph}>: "
+               f"{result.triples:,} triples, {report.concepts:,} concepts, "
+               f"{report.keys:,} keys in {report.key_sets} key sets.")
+    click.echo("Labels per language: " + ", ".join(
+        f"{lang} {n:,}" for lang, n in sorted(report.labels.items())))
+    for reason, n in sorted(report.skipped.items()):
+        click.echo(f"  skipped {n:,}: {reason}")
+    click.echo(f"Store: {store.location or ':memory:'}")
+
+
+@main.command()
+@pass_ctx
+@_friendly_errors
+def stats(obj: _Context) -> None:
+    """Graphs, triple counts, and Iconclass concepts per label language."""
+    from kgart.iconclass import Iconclass
+    from kgart.rdf import graph_name
+
+    config = obj.config()
+    store = obj.store(config)
+    click.echo(f"Store: {store.location or ':memory:'}")
+    graphs = store.graphs()
+    if not graphs:
+        click.echo("The store is empty. Load something: kgart load iconclass")
+        return
+    click.echo(f"{'graph':<24} {'triples':>12}")
+    for g in graphs:
+        click.echo(f"{graph_name(g.iri):<24} {g.triples:>12,}")
+    ic = Iconclass(store)
+    if ic.is_loaded:
+        summary = ic.statistics()
+        click.echo(f"\nIconclass concepts: {summary.concepts:,}")
+        click.echo(f"Label languages ({len(summary.labels)}):")
+        for lang, n in summary.labels.items():
+            click.echo(f"  {lang:<4} {n:>8,} concepts labelled")
+
+
+@main.command()
+@click.argument("notation")
+@click.option("--lang", "language", metavar="LANG", help="Label language (default: en).")
+@click.option("--lenient", is_flag=True,
+              help="Recover the notation from messy input (label text after it, stray spaces, "
+                   "HTML entities) and say what changed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+@_friendly_errors
+def notation(obj: _Context, notation: str, language: str | None, lenient: bool, fmt: str) -> None:
+    """Resolve an Iconclass notation: label, IRI, path to the top, children.
+
+    Works for base notations and for keys, names and compounds resolved on
+    demand, e.g. 31D111(+89), 11H(FRANCIS)3, 61B:31A2212(+1).
+    """
+    from kgart.iconclass import Iconclass
+    from kgart.languages import normalize_language
+
+    config = obj.config()
+    language = normalize_language(language or config.label_language)
+    ic = Iconclass(obj.store(config))
+    if not ic.is_loaded:
+        raise click.ClickException("Iconclass is not loaded in this store; run: kgart load iconclass")
+    parsed = ic.parse(notation, lenient=lenient)
+    resolved = ic.resolve(parsed.notation)
+    label = ic.label(resolved.notation, language)
+    path_labels = ic.labels(resolved.path, language)
+    child_labels = ic.labels(resolved.children, language)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "notation": resolved.canonical, "iri": resolved.iri, "depth": resolved.depth,
+            "label": label.text, "language": label.language, "fallback": label.fallback,
+            "materialized": resolved.materialized, "changes": list(parsed.changes),
+            "path": [{"notation": n, "label": path_labels[n].text} for n in resolved.path],
+            "children": [{"notation": n, "label": child_labels[n].text} for n in resolved.children],
+        }, ensure_ascii=False, indent=2))
+        return
+    for change in parsed.changes:
+        click.echo(f"note: {change}", err=True)
+    click.echo(f"{resolved.canonical}  {label.text}")
+    if label.fallback:
+        click.echo(f"  (no {language} text for this notation; shown in {label.language})")
+    click.echo(f"IRI:   {resolved.iri}")
+    click.echo(f"depth: {resolved.depth}" + ("" if resolved.materialized else
+                                             "  (derived on demand, not a stored concept)"))
+    click.echo("path:")
+    for n in resolved.path:
+        click.echo(f"  {n:<28} {_marked(path_labels[n])}")
+    if resolved.children:
+        click.echo(f"children ({len(resolved.children)}):")
+        for n in resolved.children:
+            click.echo(f"  {n:<28} {_marked(child_labels[n])}")
+
+
+def _marked(label: Any) -> str:
+    """A label, tagged with its language when it fell back from the one asked for."""
+    return f"{label.text}  [{label.language}]" if label.fallback else label.text
+
+
+@main.command()
+@click.argument("sparql")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True,
+              help="table: aligned text; json: SPARQL results JSON (JSON-LD for graphs); "
+                   "csv: SPARQL CSV (N-Triples for graphs).")
+@pass_ctx
+@_friendly_errors
+def query(obj: _Context, sparql: str, fmt: str) -> None:
+    """Run a SPARQL query. SPARQL may be '-' (stdin) or '@FILE'.
+
+    The prefixes rdf, rdfs, xsd, skos, dcterms, schema, prov, owl, kgart and
+    ic (iconclass.org) are predeclared.
+    """
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    elif sparql.startswith("@"):
+        try:
+            with open(sparql[1:], encoding="utf-8") as f:
+                sparql = f.read()
+        except OSError as e:
+            raise click.ClickException(f"cannot read {sparql[1:]}: {e.strerror}") from e
+    store = obj.store(obj.config())
+    if fmt == "table":
+        from kgart.query_output import format_query_table
+
+        click.echo(format_query_table(store, sparql))
+        return
+    media = {"json": "application/sparql-results+json", "csv": "text/csv"}[fmt]
+    used, body = store.query_serialized(sparql, media)
+    if used.startswith(("text/turtle", "application/n-triples")) and fmt == "json":
+        used, body = store.query_serialized(sparql, "application/ld+json")
+    sys.stdout.buffer.write(body)
+    if not body.endswith(b"\n"):
+        sys.stdout.buffer.write(b"\n")
+
+
+@main.command("settings")
+@pass_ctx
+@_friendly_errors
+def settings_command(obj: _Context) -> None:
+    """List every setting, its value and where the value came from."""
+    config = obj.config()
+    for s in SETTINGS:
+        value = config.values[s.name]
+        click.echo(f"{s.name} = {value!r}  [{config.origin[s.name]}; env {s.env_var}]")
+        click.echo(f"    {s.help}")
+    click.echo(f"store folder in use: {config.store_location or ':memory:'}")
+
+
+@main.command()
+@pass_ctx
+@_friendly_errors
+def demo(obj: _Context) -> None:
+    """Set up a store with Iconclass (from the iconclass package) and show how to query it."""
+    from tqdm import tqdm
+
+    from kgart.iconclass import Iconclass
+    from kgart.loaders import load_iconclass
+
+    config = obj.config()
+    store = obj.store(config, write=True)
+    ic = Iconclass(store)
+    if ic.is_loaded:
+        click.echo("Iconclass is already loaded.")
+    else:
+        with tqdm(unit=" triples", unit_scale=True, desc="iconclass", file=sys.stderr,
+                  disable=None) as bar:
+            result = load_iconclass(store, data_dir=config.iconclass_data_dir,
+                                    progress=bar.update)
+        click.echo(f"Loaded Iconclass: {result.report.concepts:,} concepts, "
+                   f"{result.triples:,} triples.")
+    location = store.location or ":memory:"
+    store.close()
+    click.echo(f"\nThe store is at: {location}\n")
+    click.echo("Try:")
+    click.echo(f"  kgart --store '{location}' stats")
+    click.echo(f"  kgart --store '{location}' notation '11H(JEROME)362' --lang de")
+    click.echo(f"  kgart --store '{location}' query 'SELECT ?c ?label WHERE {{ "
+               f"?c skos:broader ic:73D ; skos:prefLabel ?label FILTER(lang(?label) = \"en\") }}'")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,472 @@
+"""The triple store: an embedded Oxigraph, on disk or in memory.
+
+The only module that imports pyoxigraph. Its interface speaks SPARQL and
+kgart's own terms (:mod:`kgart.rdf`) so that a remote SPARQL 1.1 endpoint can
+stand behind the same methods.
+
+Atomic replacement of a source graph
+------------------------------------
+Oxigraph moves or deletes quads one by one inside a transaction (minutes for a
+million quads), so a staging graph plus ``MOVE`` is no way to swap a source.
+On disk the store is therefore a folder of *generations*: a replacement takes
+a RocksDB checkpoint of the current generation (hard links, milliseconds),
+rewrites the one graph in that copy, and only when it is complete points
+``CURRENT`` at the new generation (an atomic file rename). A load that fails,
+or a process killed half-way, leaves ``CURRENT`` on the old generation, whose
+data was never touched; the half-built copy is removed at the next open.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from kgart.errors import QueryError, StoreError, StoreLockedError
+from kgart.rdf import IRI, XSD, BlankNode, Literal, Term, Triple, sparql_prefixes
+
+_POINTER = "kgart-generation.json"
+_GEN_PREFIX = "gen-"
+_XSD_STRING = str(XSD.string)
+
+RESULT_FORMATS: dict[str, str] = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
+GRAPH_FORMATS: dict[str, str] = {
+    "turtle": "text/turtle",
+    "ntriples": "application/n-triples",
+    "nquads": "application/n-quads",
+    "trig": "application/trig",
+    "jsonld": "application/ld+json",
+    "rdfxml": "application/rdf+xml",
+}
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    iri: str
+    triples: int
+
+
+@dataclass(frozen=True)
+class SelectResult:
+    """Rows of a SELECT query, each a dict from variable name to term (unbound: absent)."""
+
+    variables: list[str]
+    rows: list[dict[str, Term]]
+
+    def __iter__(self) -> Iterator[dict[str, Term]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+ProgressCallback = Callable[[int], None]
+
+
+class Store:
+    """A kgart store. ``Store()`` is in memory; ``Store(path)`` persists on disk.
+
+    >>> store = Store()
+    >>> store.replace_graph("https://example.org/g", [(IRI("https://example.org/a"),
+    ...     IRI("https://example.org/p"), Literal("x", "en"))])
+    1
+    >>> store.select("SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    [{'o': Literal(value='x', language='en', datatype=None)}]
+
+    :raises StoreLockedError: when another process has the store open for writing.
+    :raises StoreError: when the folder cannot be used as a store.
+    """
+
+    def __init__(self, location: str | os.PathLike[str] | None = None, *,
+                 read_only: bool = False) -> None:
+        self.location = Path(location) if location is not None else None
+        self.read_only = read_only
+        self._generation = 0
+        if self.location is None:
+            self._db = ox.Store()
+        else:
+            self._db = self._open_disk(self.location, read_only)
+
+    # -- opening -----------------------------------------------------------------
+
+    def _open_disk(self, location: Path, read_only: bool) -> ox.Store:
+        if location.exists() and not location.is_dir():
+            raise StoreError(f"store location {location} is a file, not a folder")
+        pointer = location / _POINTER
+        if pointer.exists():
+            try:
+                self._generation = int(json.loads(pointer.read_text())["generation"])
+            except (ValueError, KeyError, TypeError, OSError) as e:
+                raise StoreError(f"{pointer} is damaged ({e}); it should hold the current "
+                                 "generation number") from e
+        elif location.exists() and any(location.iterdir()):
+            if (location / "CURRENT").exists() or any(location.glob("*.sst")):
+                raise StoreError(f"{location} holds a plain Oxigraph database, not a kgart store")
+            if not any(location.glob(_GEN_PREFIX + "*")):
+                raise StoreError(f"{location} is not empty and is not a kgart store")
+        path = self._generation_dir(self._generation)
+        if read_only:
+            if not path.exists():
+                raise StoreError(f"no store at {location}")
+            try:
+                return ox.Store.read_only(str(path))
+            except OSError as e:
+                raise StoreError(f"cannot open the store at {location} read-only: {e}") from e
+        try:
+            location.mkdir(parents=True, exist_ok=True)
+            db = ox.Store(str(path))
+        except OSError as e:
+            if "lock" in str(e).lower():
+                raise StoreLockedError(
+                    f"the store at {location} is open for writing in another process "
+                    "(a running `kgart serve` or load); stop it or go through it") from e
+            raise StoreError(f"cannot open the store at {location}: {e}") from e
+        if not pointer.exists():
+            self._write_pointer(self._generation)
+        self._remove_stale_generations()
+        return db
+
+    def _generation_dir(self, generation: int) -> Path:
+        assert self.location is not None
+        return self.location / f"{_GEN_PREFIX}{generation:06d}"
+
+    def _write_pointer(self, generation: int) -> None:
+        assert self.location is not None
+        fd, tmp = tempfile.mkstemp(dir=self.location, prefix=".pointer-")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"generation": generation}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.location / _POINTER)
+
+    def _remove_stale_generations(self) -> None:
+        """Drop what a failed or killed replacement left behind."""
+        assert self.location is not None
+        current = self._generation_dir(self._generation).name
+        for entry in self.location.iterdir():
+            if entry.name.startswith(_GEN_PREFIX) and entry.name != current:
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith((".pointer-", ".copy-")):
+                entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, True)
+
+    def close(self) -> None:
+        """Release the store (the write lock on disk)."""
+        if getattr(self, "_db", None) is not None:
+            if not self.read_only and self.location is not None:
+                self._db.flush()
+            del self._db
+            self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.location) if self.location else ':memory:'})"
+
+    # -- reading -----------------------------------------------------------------
+
+    def _query(self, sparql: str) -> Any:
+        try:
+            # The default graph is the union of all graphs, as users of a multi-source
+            # store expect; GRAPH <…> still addresses one source.
+            return self._db.query(sparql, prefixes=_PREFIX_MAP, use_default_graph_as_union=True)
+        except SyntaxError as e:
+            raise QueryError(f"SPARQL syntax error: {e}") from e
+        except (ValueError, OSError, RuntimeError) as e:
+            raise QueryError(f"SPARQL query failed: {e}") from e
+
+    def select(self, sparql: str) -> SelectResult:
+        """Run a SELECT query. The usual prefixes (skos, schema, kgart, …) are predeclared.
+
+        :raises QueryError: on a syntax error, a failed evaluation or a non-SELECT query.
+        """
+        result = self._query(sparql)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError("expected a SELECT query")
+        variables = [v.value for v in result.variables]
+        rows: list[dict[str, Term]] = []
+        try:
+            for solution in result:
+                row = {}
+                for name in variables:
+                    value = solution[name]
+                    if value is not None:
+                        row[name] = _from_ox(value)
+                rows.append(row)
+        except (ValueError, OSError, RuntimeError) as e:
+            raise QueryError(f"SPARQL query failed: {e}") from e
+        return SelectResult(variables, rows)
+
+    def ask(self, sparql: str) -> bool:
+        result = self._query(sparql)
+        if not isinstance(result, ox.QueryBoolean):
+            raise QueryError("expected an ASK query")
+        return bool(result)
+
+    def construct(self, sparql: str) -> list[Triple]:
+        """Run a CONSTRUCT or DESCRIBE query and return its triples."""
+        result = self._query(sparql)
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError("expected a CONSTRUCT or DESCRIBE query")
+        try:
+            return [(_from_ox(t.subject), IRI(t.predicate.value), _from_ox(t.object))  # type: ignore[misc]
+                    for t in result]
+        except (ValueError, OSError, RuntimeError) as e:
+            raise QueryError(f"SPARQL query failed: {e}") from e
+
+    def query_serialized(self, sparql: str, media_type: str) -> tuple[str, bytes]:
+        """Run any query and serialize its result in ``media_type`` (or the closest fit).
+
+        Returns the media type actually used and the bytes. SELECT/ASK results go
+        to a SPARQL results format, CONSTRUCT/DESCRIBE to an RDF format.
+        """
+        result = self._query(sparql)
+        try:
+            if isinstance(result, ox.QueryTriples):
+                fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
+                if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+                    fmt = ox.RdfFormat.N_TRIPLES
+                return fmt.media_type, result.serialize(format=fmt) or b""
+            rfmt = ox.QueryResultsFormat.from_media_type(media_type) or ox.QueryResultsFormat.JSON
+            return rfmt.media_type, result.serialize(format=rfmt) or b""
+        except (ValueError, OSError, RuntimeError) as e:
+            raise QueryError(f"SPARQL query failed: {e}") from e
+
+    def graphs(self) -> list[GraphInfo]:
+        """The named graphs and their sizes, largest first."""
+        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
+                 if "g" in r]
+        return sorted(infos, key=lambda g: (-g.triples, g.iri))
+
+    def count(self, graph: str) -> int:
+        """Triples in one named graph (0 when it does not exist)."""
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
+        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
+
+    def has_graph(self, graph: str) -> bool:
+        return bool(self._db.contains_named_graph(ox.NamedNode(graph)))
+
+    def triples(self, graph: str) -> Iterator[Triple]:
+        """Every triple of one named graph, streamed."""
+        for q in self._db.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+            yield (_from_ox(q.subject), IRI(q.predicate.value), _from_ox(q.object))  # type: ignore[misc]
+
+    def dump(self, graph: str, media_type: str = "application/n-triples") -> bytes:
+        """One graph serialized (N-Triples by default)."""
+        fmt = ox.RdfFormat.from_media_type(media_type)
+        if fmt is None:
+            raise StoreError(f"unknown RDF media type {media_type!r}")
+        return self._db.dump(format=fmt, from_graph=ox.NamedNode(graph)) or b""
+
+    # -- writing -----------------------------------------------------------------
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL 1.1 Update in one transaction."""
+        self._writable()
+        try:
+            self._db.update(sparql, prefixes=_PREFIX_MAP)
+        except SyntaxError as e:
+            raise QueryError(f"SPARQL syntax error: {e}") from e
+        except (ValueError, OSError, RuntimeError) as e:
+            raise QueryError(f"SPARQL update failed: {e}") from e
+
+    def add_triples(self, graph: str, triples: Iterable[Triple]) -> int:
+        """Add a few triples to a graph in one transaction (all or none)."""
+        self._writable()
+        quads = list(_to_quads(triples, ox.NamedNode(graph)))
+        try:
+            self._db.extend(quads)
+        except (ValueError, OSError) as e:
+            raise StoreError(f"could not add triples to <{graph}>: {e}") from e
+        return len(quads)
+
+    def replace_graph(self, graph: str, triples: Iterable[Triple], *,
+                      progress: ProgressCallback | None = None) -> int:
+        """Replace a named graph with ``triples``, atomically for readers.
+
+        If iterating ``triples`` raises, or the process dies, the graph keeps its
+        previous content. Returns the number of triples written (duplicates
+        included; the graph is a set).
+        """
+        self._writable()
+        target = ox.NamedNode(graph)
+        quads = _counting(_to_quads(triples, target), progress)
+        with _gc_paused():
+            if self.location is None:
+                staged = list(quads)  # consume (and so validate) before touching the graph
+                if self._db.contains_named_graph(target):
+                    self._db.remove_graph(target)
+                self._db.bulk_extend(staged)
+                self._db.add_graph(target)
+                return len(staged)
+            return self._replace_on_disk(target, quads)
+
+    def drop_graph(self, graph: str) -> bool:
+        """Remove a named graph; ``False`` when there was none."""
+        self._writable()
+        target = ox.NamedNode(graph)
+        if not self._db.contains_named_graph(target):
+            return False
+        if self.location is None:
+            self._db.remove_graph(target)
+        else:
+            self._replace_on_disk(target, iter(()), drop=True)
+        return True
+
+    def _replace_on_disk(self, target: ox.NamedNode, quads: Iterator[ox.Quad], *,
+                         drop: bool = False) -> int:
+        assert self.location is not None
+        new_gen = self._generation + 1
+        new_dir = self._generation_dir(new_gen)
+        shutil.rmtree(new_dir, ignore_errors=True)
+        old_size = self.count(target.value) if self._db.contains_named_graph(target) else 0
+        written = 0
+        new_db: ox.Store | None = None
+        try:
+            self._db.flush()
+            if old_size and old_size * 6 > self._size_excluding(target):
+                # Deleting quads costs far more than loading them: for a graph that
+                # is a large share of the store, copy the *other* graphs instead.
+                new_db = ox.Store(str(new_dir))
+                self._copy_graphs_except(target, new_db)
+            else:
+                self._db.backup(str(new_dir))
+                new_db = ox.Store(str(new_dir))
+                if old_size:
+                    new_db.remove_graph(target)
+            before = len(new_db) if not drop else 0
+            if not drop:
+                new_db.bulk_extend(quads)
+                new_db.add_graph(target)
+                written = len(new_db) - before
+            new_db.flush()
+        except BaseException:
+            del new_db
+            shutil.rmtree(new_dir, ignore_errors=True)
+            raise
+        self._write_pointer(new_gen)
+        old_dir = self._generation_dir(self._generation)
+        self._db, self._generation = new_db, new_gen
+        shutil.rmtree(old_dir, ignore_errors=True)
+        return written
+
+    def _size_excluding(self, target: ox.NamedNode) -> int:
+        rows = self.select(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ ?s ?p ?o }} UNION "
+            f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{target.value}>) }} }}").rows
+        return int(rows[0]["n"].value)  # type: ignore[union-attr]
+
+    def _copy_graphs_except(self, target: ox.NamedNode, new_db: ox.Store) -> None:
+        assert self.location is not None
+        with tempfile.TemporaryDirectory(dir=self.location, prefix=".copy-") as tmp:
+            dump = Path(tmp) / "graph.nt"
+            graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.DefaultGraph()]
+            graphs += [g for g in self._db.named_graphs() if g != target]
+            for g in graphs:
+                self._db.dump(dump, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
+                new_db.bulk_load(path=dump, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
+                if not isinstance(g, ox.DefaultGraph):
+                    new_db.add_graph(g)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Millions of short-lived term objects make the cyclic GC run constantly;
+    none of them form cycles, so pausing it halves the time of a large load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_PREFIX_MAP = {line.split()[1].rstrip(":"): line.split()[2].strip("<>")
+               for line in sparql_prefixes().splitlines()}
+
+
+@lru_cache(maxsize=262_144)
+def _named_node(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+def _to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    kind = type(term)
+    if kind is Literal:
+        if term.language:  # type: ignore[union-attr]
+            return ox.Literal(term.value, language=term.language)  # type: ignore[union-attr]
+        if term.datatype is None:  # type: ignore[union-attr]
+            return ox.Literal(term.value)  # type: ignore[union-attr]
+    elif kind is IRI:
+        return _named_node(term)  # type: ignore[arg-type]
+    if isinstance(term, str):
+        return _named_node(term)
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(term.value, language=term.language)
+        if term.datatype:
+            return ox.Literal(term.value, datatype=_named_node(term.datatype))
+        return ox.Literal(term.value)
+    if isinstance(term, BlankNode):
+        return ox.BlankNode(term.id)
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def _to_quads(triples: Iterable[Triple], graph: ox.NamedNode) -> Iterator[ox.Quad]:
+    for s, p, o in triples:
+        try:
+            yield ox.Quad(_to_ox(s), _named_node(p), _to_ox(o), graph)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as e:
+            raise StoreError(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
+
+
+def _counting(quads: Iterator[ox.Quad], progress: ProgressCallback | None,
+              every: int = 10_000) -> Iterator[ox.Quad]:
+    if progress is None:
+        yield from quads
+        return
+    pending = 0
+    for q in quads:
+        yield q
+        pending += 1
+        if pending == every:
+            progress(pending)
+            pending = 0
+    if pending:
+        progress(pending)
+
+
+def _from_ox(term: Any) -> Term:
+    if isinstance(term, ox.NamedNode):
+        return IRI(term.value)
+    if isinstance(term, ox.Literal):
+        language = term.language
+        datatype = term.datatype.value
+        return Literal(term.value, language, None if language or datatype == _XSD_STRING else datatype)
+    if isinstance(term, ox.BlankNode):
+        return BlankNode(term.value)
+    raise QueryError(f"unsupported term in result: {term!r}")

@@ -1,0 +1,53 @@
+"""Shared fixtures: a small Iconclass slice in its real file format, stores, the CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from kgart.loaders import load_iconclass
+
+from kgart.iconclass import Iconclass
+from kgart.store import Store
+from tests.iconclass_slice import write_iconclass_slice
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data; the test is skipped when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_iconclass_slice(tmp_path_factory.mktemp("iconclass-data"))
+
+
+@pytest.fixture()
+def store() -> Iterator[Store]:
+    s = Store()
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def slice_store(slice_dir: Path) -> Store:
+    s = Store()
+    load_iconclass(s, data_dir=slice_dir)
+    return s
+
+
+@pytest.fixture()
+def iconclass(slice_store: Store) -> Iconclass:
+    return Iconclass(slice_store)
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()

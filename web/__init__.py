@@ -1,0 +1,1 @@
+"""The web layer: SPARQL protocol, linked data, JSON API and HTML UI (Flask)."""
