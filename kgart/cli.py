@@ -109,6 +109,90 @@ def load_iconclass_command(obj: _Context, data_dir: str | None, languages: str |
     click.echo(f"Store: {store.location or ':memory:'}")
 
 
+_KIND_HELP = {
+    "rkd": "RKD records: an RKD API (Solr) JSON response or JSON Lines of docs, or a table "
+           "export like Odeuropa's metadata.csv.",
+    "artuk": "ArtUK paintings CSV (title, artist, date, medium, venue, accession number, URLs, "
+             "description); --mapping renames columns.",
+    "artpedia": "Artpedia JSON (an object keyed by id), or MELArt's curated_annotations.json.",
+    "linkedart": "Linked Art (JSON-LD, Turtle, RDF/XML): one file or a folder of them.",
+    "tate": "Tate collection records: JSON Lines (.jsonl or .jsonl.gz) or a folder of per-artwork "
+            "JSON files; subjects/level*.json next to the input are used when present.",
+    "csv": "Any CSV or JSON Lines collection, with a TOML --mapping of columns to the artwork model.",
+    "rdf": "Any RDF file (Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD), loaded as it is.",
+}
+
+
+def _make_load_command(kind: str) -> None:
+    @load.command(kind, help=_KIND_HELP[kind] + " Replaces the graph atomically.")
+    @click.argument("path", type=click.Path(exists=True))
+    @click.option("--graph", metavar="NAME", help=f"Named graph to load into (default: {kind}).")
+    @click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
+                  help="TOML column mapping (csv and artuk).")
+    @click.option("--strict", is_flag=True, help="Stop at the first bad record instead of skipping it.")
+    @pass_ctx
+    @_friendly_errors
+    def command(obj: _Context, path: str, graph: str | None, mapping: str | None, strict: bool) -> None:
+        from tqdm import tqdm
+
+        from kgart.loaders import load_collection
+
+        store = obj.store(obj.config(), write=True)
+        with tqdm(unit=" records", desc=kind, file=sys.stderr, disable=None) as bar:
+            report = load_collection(store, kind, path, graph=graph, mapping=mapping, strict=strict,
+                                     progress=bar.update)
+        for line in report.summary():
+            click.echo(line)
+
+
+for _kind in _KIND_HELP:
+    _make_load_command(_kind)
+
+
+@main.command()
+@click.argument("graph", required=False)
+@click.option("--limit", type=int, default=20, show_default=True, help="Results to print.")
+@pass_ctx
+@_friendly_errors
+def validate(obj: _Context, graph: str | None, limit: int) -> None:
+    """Check a graph (default: every loaded collection) against kgart's SHACL shapes."""
+    from kgart.validation import validate_graph
+
+    store = obj.store(obj.config())
+    from kgart.rdf import graph_name
+
+    names = [graph] if graph else [graph_name(g.iri) for g in store.graphs()
+                                   if graph_name(g.iri) not in ("iconclass", "ontology")]
+    if not names:
+        raise click.ClickException("nothing to validate: no collection is loaded")
+    failed = False
+    for name in names:
+        result = validate_graph(store, name)
+        status = "conforms" if result.conforms else f"{len(result.violations)} violation(s)"
+        if result.warnings:
+            status += f", {result.warnings} warning(s)"
+        click.echo(f"{name}: {result.checked_nodes:,} nodes checked, {status}")
+        for v in result.violations[:limit]:
+            click.echo(f"  {v}")
+        failed = failed or not result.conforms
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("graph")
+@pass_ctx
+@_friendly_errors
+def drop(obj: _Context, graph: str) -> None:
+    """Remove one named graph (a source) from the store."""
+    from kgart.rdf import graph_iri
+
+    store = obj.store(obj.config(), write=True)
+    if not store.drop_graph(graph_iri(graph)):
+        raise click.ClickException(f"no graph {graph!r} in the store")
+    click.echo(f"dropped {graph}")
+
+
 @main.command()
 @pass_ctx
 @_friendly_errors

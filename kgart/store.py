@@ -470,3 +470,37 @@ def _from_ox(term: Any) -> Term:
     if isinstance(term, ox.BlankNode):
         return BlankNode(term.value)
     raise QueryError(f"unsupported term in result: {term!r}")
+
+
+def rdf_media_type(name: str) -> str | None:
+    """The RDF media type for a file name's extension (``.ttl``, ``.jsonld``, ``.rdf``, …)."""
+    lowered = name.lower().removesuffix(".gz")
+    for ext in sorted(_EXTRA_EXTENSIONS, key=len, reverse=True):
+        if lowered.endswith(ext):
+            return _EXTRA_EXTENSIONS[ext]
+    fmt = ox.RdfFormat.from_extension(lowered.rsplit(".", 1)[-1]) if "." in lowered else None
+    return fmt.media_type if fmt else None
+
+
+_EXTRA_EXTENSIONS = {".rdf.xml": "application/rdf+xml", ".xml": "application/rdf+xml",
+                     ".json": "application/ld+json", ".owl": "application/rdf+xml"}
+
+
+def parse_rdf(data: bytes, media_type: str, *, base_iri: str | None = None,
+              where: str = "input") -> Iterator[Triple]:
+    """Parse RDF in any format Oxigraph reads; graph names of quads are dropped.
+
+    :raises DataSourceError: for a syntax error (with its position) or an unknown format.
+    """
+    from kgart.errors import DataSourceError
+
+    fmt = ox.RdfFormat.from_media_type(media_type)
+    if fmt is None:
+        raise DataSourceError(f"unknown RDF format {media_type!r}", path=where)
+    try:
+        for quad in ox.parse(data, fmt, base_iri=base_iri):
+            yield (_from_ox(quad.subject), IRI(quad.predicate.value), _from_ox(quad.object))  # type: ignore[misc]
+    except SyntaxError as e:
+        raise DataSourceError(f"not valid {fmt.name}: {e}", path=where) from e
+    except (ValueError, OSError) as e:
+        raise DataSourceError(f"cannot parse as {fmt.name}: {e}", path=where) from e
