@@ -47,11 +47,14 @@ class _Context:
 
         location = config.store_location
         try:
-            return Store(location)
+            store = Store(location)
         except StoreLockedError:
             if write:
                 raise
-            return Store(location, read_only=True)
+            store = Store(location, read_only=True)
+        # Released when the command ends, even on an error: RocksDB's lock is per process.
+        click.get_current_context().call_on_close(store.close)
+        return store
 
 
 pass_ctx = click.make_pass_decorator(_Context)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from kgart.errors import QueryError, StoreError, StoreLockedError
 from kgart.rdf import IRI, XSD, BlankNode, Literal, Term, Triple, sparql_prefixes
 
 _POINTER = "kgart-generation.json"
+_BULK_BATCH = 100_000
 _GEN_PREFIX = "gen-"
 _XSD_STRING = str(XSD.string)
 
@@ -359,7 +361,9 @@ class Store:
                     new_db.remove_graph(target)
             before = len(new_db) if not drop else 0
             if not drop:
-                new_db.bulk_extend(quads)
+                # In slices: one bulk_extend buffers its whole input before writing it.
+                while batch := list(islice(quads, _BULK_BATCH)):
+                    new_db.bulk_extend(batch)
                 new_db.add_graph(target)
                 written = len(new_db) - before
             new_db.flush()
@@ -409,7 +413,7 @@ _PREFIX_MAP = {line.split()[1].rstrip(":"): line.split()[2].strip("<>")
                for line in sparql_prefixes().splitlines()}
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=65_536)
 def _named_node(iri: str) -> ox.NamedNode:
     return ox.NamedNode(iri)
 

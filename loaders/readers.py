@@ -33,9 +33,25 @@ def open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
-def _decode_error(path: Path, e: UnicodeDecodeError, line: int | None) -> DataSourceError:
+def _decode_error(path: Path, e: UnicodeDecodeError, line: int | None = None) -> DataSourceError:
+    """Decoding runs ahead in chunks, so find the real line by scanning the bytes."""
+    found = _first_undecodable_line(path)
     return DataSourceError(f"not UTF-8 text ({e.reason}); convert the file to UTF-8",
-                           path=str(path), line=line)
+                           path=str(path), line=found or line)
+
+
+def _first_undecodable_line(path: Path) -> int | None:
+    try:
+        raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+        with raw:
+            for number, line in enumerate(raw, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+    except (OSError, EOFError):
+        return None
+    return None
 
 
 def csv_rows(path: Path, *, delimiter: str | None = None) -> Iterator[tuple[int, dict[str, str]]]:

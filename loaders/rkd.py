@@ -112,7 +112,7 @@ class RkdLoader:
         if images:
             first = images[0]
             a.image = check_url(first if first.startswith("http") else IMAGE_URL.format(first), "picturae_images")
-        for code in _strings(doc.get("iconclass_code"), "iconclass_code"):
+        for code in _strings(doc.get("iconclass_code"), "iconclass_code", raw=True):
             iri = self.codes.link(code, where)
             if iri is not None:
                 a.subjects.append(iri)
@@ -179,12 +179,13 @@ def _list(value: Any, name: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _strings(value: Any, name: str) -> list[str]:
+def _strings(value: Any, name: str, *, raw: bool = False) -> list[str]:
+    """Text values of a field; ``raw`` keeps inner spacing (codes are reported as the source wrote them)."""
     out = []
     for item in _list(value, name):
         if isinstance(item, (dict, list)):
             raise RecordError(f"field {name!r} holds {type(item).__name__}s, expected text")
-        text = clean(item)
+        text = str(item).strip() if raw and item is not None else clean(item)
         if text:
             out.append(text)
     return out

@@ -11,7 +11,6 @@ in each record gives the parent of every term it uses; ``subjects/level0.json``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from kgart.loaders.artwork import (
     person_iri,
 )
 from kgart.loaders.collection import DuplicateGuard, LoadReport, RecordError, check_length
-from kgart.loaders.readers import json_lines, open_text, parse_json_record
+from kgart.loaders.readers import json_document, json_lines, parse_json_record
 
 from kgart.errors import DataSourceError
 from kgart.rdf import IRI, KGART_BASE, RDF, SKOS, Literal, Namespace, Triple
@@ -58,10 +57,7 @@ class TateLoader:
             path = folder / f"level{level}.json"
             if not path.exists():
                 continue
-            try:
-                data = json.loads(open_text(path).read())
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise DataSourceError(f"malformed subject level file: {e}", path=str(path)) from e
+            data = json_document(path)
             if not isinstance(data, dict):
                 raise DataSourceError("expected an object of id → name", path=str(path))
             for key, name in data.items():

@@ -93,3 +93,28 @@ def test_settings_precedence(runner: CliRunner, tmp_path: Path, monkeypatch: obj
     config.write_text('stor = "/typo"\n')
     result = runner.invoke(main, ["--config", str(config), "settings"])
     assert result.exit_code == 1 and "unknown setting(s) stor" in result.output
+
+
+def test_load_validate_drop(runner: CliRunner, tmp_path: Path, slice_dir: Path) -> None:
+    from tests.collection_fixtures import write_collections
+
+    files = write_collections(tmp_path / "in")
+    store = tmp_path / "store"
+    invoke(runner, store, "load", "iconclass", "--data-dir", str(slice_dir))
+    code, out = invoke(runner, store, "load", "rkd", str(files["rkd_json"]))
+    assert code == 0
+    assert "graph rkd: 2 records" in out and "1 codes rejected" in out and "records skipped" in out
+    assert "missing required field 'priref'" in out
+    code, out = invoke(runner, store, "load", "tate", str(files["tate"]), "--graph", "tate-sample")
+    assert code == 0 and "graph tate-sample: 2 records" in out
+    code, out = invoke(runner, store, "validate")
+    assert code == 0 and "rkd:" in out and "tate-sample:" in out and "conforms" in out
+    code, out = invoke(runner, store, "drop", "tate-sample")
+    assert code == 0 and "dropped tate-sample" in out
+    result = runner.invoke(main, ["--store", str(store), "drop", "tate-sample"])
+    assert result.exit_code == 1 and "no graph 'tate-sample'" in result.output
+    result = runner.invoke(main, ["--store", str(store), "load", "rkd", str(files["rkd_json"]), "--strict"])
+    assert result.exit_code == 1 and "--strict stops at the first bad record" in result.output
+    result = runner.invoke(main, ["--store", str(store), "load", "rkd", str(files["rkd_json"]),
+                                  "--mapping", str(files["generic_mapping"])])
+    assert result.exit_code == 1 and "--mapping does not apply to rkd" in result.output
