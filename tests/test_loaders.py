@@ -51,7 +51,8 @@ def test_rkd_solr_json(store: Store, files: dict[str, Path]) -> None:
     assert values(store, "rkd", RKD1, "schema:image") == {
         "https://images.rkd.nl/rkd/thumb/650x650/35c056b4-46f7-5e3a-6419-2cf541cacd93.jpg"}
     assert values(store, "rkd", RKD1, "prov:wasDerivedFrom") == {"https://rkd.nl/explore/images/193334"}
-    assert [(c, r.split(" (")[0]) for _, c, r in report.codes_rejected] == [("99Z9", "notation 99Z9 is not in Iconclass")]
+    rejected = [(c, r.split(" (")[0]) for _, c, r in report.codes_rejected]
+    assert rejected == [("99Z9", "notation 99Z9 is not in Iconclass")]
     assert report.codes_repaired == [("rkd-search.json#docs[1]", "73D82  (CROWN OF THORNS)", "73D82(CROWN OF THORNS)")]
     # the key notation is materialized, with its label and its link to the base
     key = "http://iconclass.org/31D111%28%2B89%29"
@@ -113,14 +114,16 @@ def test_linked_art(store: Store, files: dict[str, Path]) -> None:
     report = load_collection(store, "linkedart", files["linkedart"])
     assert report.records == 2 and report.notes["artworks described"] == 2
     assert report.notes["duplicate JSON keys merged"] == 1
-    assert tagged(store, "linkedart", LINKED_ART_OBJECT, "schema:name") == {("View of the Sea", "en"), ("Zeezicht", "nl")}
+    assert tagged(store, "linkedart", LINKED_ART_OBJECT, "schema:name") == {
+        ("View of the Sea", "en"), ("Zeezicht", "nl")}
     assert values(store, "linkedart", LINKED_ART_OBJECT, "schema:identifier") == {"F21"}
     assert values(store, "linkedart", LINKED_ART_OBJECT, "dcterms:subject") == {
         "http://vocab.getty.edu/aat/300117546", "http://iconclass.org/73D82%28CROWN%20OF%20THORNS%29"}
     assert values(store, "linkedart", LINKED_ART_OBJECT, "schema:creator/schema:name") == {"Gogh, Vincent van"}
     # CIDOC-CRM triples are kept
     assert store.ask(f"ASK {{ <{LINKED_ART_OBJECT}> <http://www.cidoc-crm.org/cidoc-crm/P1_is_identified_by> ?n }}")
-    assert tagged(store, "linkedart", "http://example.org/museum/artwork/2", "schema:name") == {("Sorrowing old man", "en")}
+    assert tagged(store, "linkedart", "http://example.org/museum/artwork/2", "schema:name") == {
+        ("Sorrowing old man", "en")}
 
 
 def test_generic_csv_and_jsonl(store: Store, files: dict[str, Path]) -> None:
