@@ -84,3 +84,27 @@ def test_ontology_ships_with_the_package() -> None:
     from importlib import resources
 
     assert resources.files("kgart.ontology").joinpath("kgart.ttl").is_file()
+
+
+def test_json_ld_context_reads_artworks_as_the_loaders_write_them() -> None:
+    """A record written with ontology/context.jsonld gives the loaders' artwork triples."""
+    import json
+    from importlib import resources
+
+    from kgart.loaders.artwork import Artwork, artwork_triples
+    from kgart.rdf import IRI
+    from kgart.store import parse_rdf
+
+    context = json.loads(resources.files("kgart.ontology").joinpath("context.jsonld").read_text())
+    record = {"@context": context["@context"], "id": "https://w3id.org/kgart/artwork/x/1",
+              "type": "VisualArtwork", "identifier": "1", "title": {"en": "The Sea", "nl": "De zee"},
+              "creator": "https://w3id.org/kgart/person/x/turner", "earliestYear": 1835,
+              "subject": "http://iconclass.org/25H", "url": "https://example.org/1"}
+    parsed = set(parse_rdf(json.dumps(record).encode(), "application/ld+json"))
+    a = Artwork(iri=IRI(record["id"]), record_id="1", titles=[("The Sea", "en"), ("De zee", "nl")],
+                earliest=1835, subjects=[IRI("http://iconclass.org/25H")], url="https://example.org/1")
+    expected = set(artwork_triples(a))
+    creator = ("https://w3id.org/kgart/artwork/x/1", "https://schema.org/creator",
+               "https://w3id.org/kgart/person/x/turner")
+    assert expected <= parsed
+    assert creator in {(str(s), str(p), str(o)) for s, p, o in parsed}
