@@ -320,6 +320,49 @@ def query(obj: _Context, sparql: str, fmt: str) -> None:
         sys.stdout.buffer.write(b"\n")
 
 
+@main.command()
+@click.option("--model", metavar="M", help="Encoder (see `kgart settings`; default minilm) [env KGART_MODEL].")
+@click.option("--kind", "kinds", type=click.Choice(["iconclass", "artwork", "sentence", "all"]), multiple=True,
+              default=["iconclass"], show_default=True, help="Which nodes to embed; repeatable.")
+@click.option("--batch", "batch_size", type=click.IntRange(1, 4096), help="Batch size [env KGART_BATCH_SIZE].")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where the model runs [env KGART_DEVICE].")
+@click.option("--lang", "language", default="en", show_default=True, help="Label language of Iconclass texts.")
+@pass_ctx
+@_friendly_errors
+def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: int | None, device: str | None,
+          language: str) -> None:
+    """Encode nodes without a current vector, store the vectors as node properties, update the index.
+
+    Re-running does nothing when nothing changed; an interrupted run resumes
+    where it stopped. Several models can coexist on the same nodes.
+    """
+    from tqdm import tqdm
+
+    from kgart.embeddings.job import embed as run_embed
+    from kgart.embeddings.texts import KINDS
+
+    config = obj.config(model=model, batch_size=batch_size, device=device)
+    store = obj.store(config, write=True)
+    chosen = list(KINDS) if "all" in kinds else list(dict.fromkeys(kinds))
+    bar = tqdm(unit=" items", desc="embed", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        reports = run_embed(store, model=config.model, kinds=chosen, batch_size=config.batch_size,
+                            device=config.device, language=language, backend=config.index_backend,
+                            progress=progress)
+    finally:
+        bar.close()
+    for report in reports:
+        click.echo(report.summary())
+        for source, reason in report.failed[:10]:
+            click.echo(f"  image failed: {source}: {reason}")
+
+
 @main.command("settings")
 @pass_ctx
 @_friendly_errors

@@ -7,7 +7,10 @@ are cheap to build: loaders create millions of them.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import NamedTuple
+from urllib.parse import quote
 
 
 class IRI(str):
@@ -102,3 +105,10 @@ def sparql_prefixes(*names: str) -> str:
     """PREFIX lines for queries kgart builds itself."""
     chosen = names or tuple(PREFIXES)
     return "".join(f"PREFIX {n}: <{PREFIXES[n]}>\n" for n in chosen)
+
+
+def slug(text: str) -> str:
+    """A stable, readable identifier for a name: ``Rembrandt van Rijn`` → ``rembrandt-van-rijn``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return s or quote(text.strip(), safe="")

@@ -48,6 +48,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("languages", None,
             "Comma-separated languages to load Iconclass labels for; all available when unset."),
     Setting("label_language", "en", "Language of labels shown by commands when none is asked for."),
+    Setting("model", "minilm",
+            "Encoder: minilm (default, offline), minilm-plain, st:NAME_OR_PATH (sentence-transformers) "
+            "or clip:ARCH[:PRETRAINED_TAG_OR_CHECKPOINT] (open_clip)."),
+    Setting("device", None, "Where models run: cpu or cuda; CUDA when present if unset."),
+    Setting("index_backend", "exact",
+            "Vector index: exact (brute force over a memory-mapped matrix) or hnsw (FAISS, approximate; "
+            "for collections past a million vectors)."),
+    Setting("batch_size", 64, "Items encoded per batch by `kgart embed`.", int),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -9,14 +9,13 @@ links and ``prov:wasDerivedFrom`` the source record. Loaders fill an
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from kgart.loaders.collection import RecordError
 
-from kgart.rdf import DCTERMS, IRI, KGART, KGART_BASE, PROV, RDF, SCHEMA, XSD, Literal, Triple
+from kgart.rdf import DCTERMS, IRI, KGART, KGART_BASE, PROV, RDF, SCHEMA, XSD, Literal, Triple, slug
 
 ARTWORK_BASE = KGART_BASE + "artwork/"
 PERSON_BASE = KGART_BASE + "person/"
@@ -38,13 +37,6 @@ def person_iri(source: str, key: str) -> IRI:
 
 def sentence_iri(source: str, record_id: str, number: int) -> IRI:
     return IRI(f"{SENTENCE_BASE}{source}/{quote(str(record_id), safe='')}/{number}")
-
-
-def slug(text: str) -> str:
-    """A stable, readable identifier for a name: ``Rembrandt van Rijn`` → ``rembrandt-van-rijn``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return s or quote(text.strip(), safe="")
 
 
 def clean(value: object) -> str:

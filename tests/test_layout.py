@@ -92,6 +92,7 @@ def test_json_ld_context_reads_artworks_as_the_loaders_write_them() -> None:
     from importlib import resources
 
     from kgart.loaders.artwork import Artwork, artwork_triples
+
     from kgart.rdf import IRI
     from kgart.store import parse_rdf
 

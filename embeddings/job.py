@@ -1,0 +1,262 @@
+"""The embedding job: reader → encoder → writer → index, with per-stage timings.
+
+Vectors are node properties, as DESIGN.md says, in one named graph per model
+(``…/graph/embeddings/{model}``) so that reloading a source never mixes with
+them::
+
+    ?node kgart:embedding ?e .
+    ?e a kgart:Embedding ; kgart:model "…" ; kgart:modality "text" ;
+       kgart:dimension 384 ; kgart:vector "<base64 float32 LE>"^^kgart:float32Vector ;
+       kgart:sourceHash "…" .
+
+The job encodes only nodes whose current input hashes differently from their
+stored vector, writes each batch in its own transaction (an interrupted job
+resumes where it stopped), then refreshes the vector index.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from kgart.embeddings.encoders import DEFAULT_MODEL, Encoder, get_encoder, modalities_for, model_id_for
+from kgart.embeddings.index import ExactIndex, StaleIndexError, build_index, fingerprint, read_index, write_index
+from kgart.embeddings.texts import KINDS, NodeInput, read_nodes
+
+from kgart.errors import KgartError
+from kgart.rdf import IRI, KGART, KGART_BASE, RDF, XSD, Literal, Triple, graph_iri, slug
+from kgart.store import Store
+
+KIND_PATTERNS = {
+    "iconclass": f"GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept }}",
+    "artwork": "?node a schema:VisualArtwork",
+    "sentence": "?node a kgart:Sentence",
+}
+
+
+def embeddings_graph(model_id: str) -> IRI:
+    return graph_iri(f"embeddings/{slug(model_id)}")
+
+
+def embedding_iri(model_id: str, modality: str, node: str) -> IRI:
+    digest = hashlib.sha1(node.encode()).hexdigest()[:24]  # noqa: S324 - an identifier, not security
+    return IRI(f"{KGART_BASE}embedding/{slug(model_id)}/{modality}/{digest}")
+
+
+def encode_vector(vector: np.ndarray) -> str:
+    """Base64 of little-endian float32, as ``kgart:float32Vector`` says."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+
+
+def decode_vector(text: str) -> np.ndarray:
+    """Inverse of :func:`encode_vector`.
+
+    >>> decode_vector(encode_vector(np.array([1.0, -0.5]))).tolist()
+    [1.0, -0.5]
+    """
+    return np.frombuffer(base64.b64decode(text), dtype="<f4").astype(np.float32)
+
+
+def vector_triples(model_id: str, modality: str, node: NodeInput, vector: np.ndarray) -> list[Triple]:
+    e = embedding_iri(model_id, modality, node.iri)
+    return [
+        (node.iri, KGART.embedding, e),
+        (e, RDF.type, KGART.Embedding),
+        (e, KGART.model, Literal(model_id)),
+        (e, KGART.modality, Literal(modality)),
+        (e, KGART.dimension, Literal(str(len(vector)), datatype=XSD.integer)),
+        (e, KGART.vector, Literal(encode_vector(vector), datatype=KGART.float32Vector)),
+        (e, KGART.sourceHash, Literal(node.source_hash(model_id, modality))),
+    ]
+
+
+@dataclass
+class EmbedReport:
+    model: str
+    kind: str
+    modality: str
+    nodes: int = 0
+    current: int = 0
+    encoded: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        seconds = self.timings.get("encode", 0.0)
+        return self.encoded / seconds if seconds else 0.0
+
+    def summary(self) -> str:
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+        line = (f"{self.kind}/{self.modality} with {self.model}: {self.nodes:,} nodes, {self.current:,} already "
+                f"current, {self.encoded:,} encoded ({self.rate:,.0f}/s), {len(self.failed):,} failed [{stages}]")
+        return line
+
+
+def stored_hashes(store: Store, model_id: str, modality: str) -> dict[str, str]:
+    rows = store.select(f"""SELECT ?node ?h WHERE {{ GRAPH <{embeddings_graph(model_id)}> {{
+        ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ; kgart:sourceHash ?h }} }}""")
+    return {str(r["node"]): r["h"].value for r in rows}  # type: ignore[union-attr]
+
+
+def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("iconclass",),
+          batch_size: int = 64, device: str | None = None, language: str = "en",
+          index_dir: Path | None = None, backend: str = "exact",
+          progress: Callable[[int, int], None] | None = None,
+          encoder: Encoder | None = None) -> list[EmbedReport]:
+    """Bring the vectors of ``kinds`` up to date for one model, then their indexes.
+
+    The model is loaded only when some node needs encoding. ``progress(done,
+    total)`` is called after each batch.
+    """
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise KgartError(f"unknown node kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    model_id = encoder.model_id if encoder is not None else model_id_for(model)
+    modalities = encoder.modalities if encoder is not None else modalities_for(model)
+    reports = []
+    for kind in kinds:
+        for modality in modalities:
+            if modality == "image" and kind != "artwork":
+                continue
+            report = EmbedReport(model_id, kind, modality)
+            start = time.perf_counter()
+            nodes = [n for n in read_nodes(store, kind, language=language)
+                     if (n.text if modality == "text" else n.image)]
+            current = stored_hashes(store, model_id, modality)
+            todo = [n for n in nodes if current.get(n.iri) != n.source_hash(model_id, modality)]
+            report.nodes, report.current = len(nodes), len(nodes) - len(todo)
+            report.timings["read"] = time.perf_counter() - start
+            if todo:
+                encoder = encoder or get_encoder(model, device)
+                _encode_and_write(store, encoder, modality, todo, batch_size, report, progress)
+            start = time.perf_counter()
+            load_index(store, model_id, kind, modality, index_dir=index_dir, backend=backend)
+            report.timings["index"] = time.perf_counter() - start
+            reports.append(report)
+    return reports
+
+
+def _encode_and_write(store: Store, encoder: Encoder, modality: str, todo: Sequence[NodeInput], batch_size: int,
+                      report: EmbedReport, progress: Callable[[int, int], None] | None) -> None:
+    graph = embeddings_graph(encoder.model_id)
+    encode_s = write_s = 0.0
+    done = 0
+    for batch in _chunks(todo, batch_size):
+        t0 = time.perf_counter()
+        if modality == "text":
+            vectors = encoder.encode_texts([n.text for n in batch])
+            ok = list(range(len(batch)))
+        else:
+            vectors, failures = encoder.encode_images([n.image for n in batch])
+            failed = {f.source for f in failures}
+            report.failed += [(f.source, f.reason) for f in failures]
+            ok = [i for i, n in enumerate(batch) if n.image not in failed]
+        t1 = time.perf_counter()
+        _write_batch(store, graph, encoder.model_id, modality, [batch[i] for i in ok], vectors[ok])
+        t2 = time.perf_counter()
+        encode_s += t1 - t0
+        write_s += t2 - t1
+        report.encoded += len(ok)
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(todo))
+    report.timings["encode"] = encode_s
+    report.timings["write"] = write_s
+
+
+def _write_batch(store: Store, graph: str, model_id: str, modality: str, nodes: Sequence[NodeInput],
+                 vectors: np.ndarray) -> None:
+    if not nodes:
+        return
+    # Old vectors of these nodes go first; a job killed between the two steps leaves
+    # the nodes without a vector, which the next run encodes again.
+    values = " ".join(f"<{embedding_iri(model_id, modality, n.iri)}>" for n in nodes)
+    store.update(f"DELETE {{ GRAPH <{graph}> {{ ?e ?p ?o . ?node kgart:embedding ?e }} }} WHERE {{ "
+                 f"GRAPH <{graph}> {{ VALUES ?e {{ {values} }} ?e ?p ?o OPTIONAL {{ ?node kgart:embedding ?e }} }} }}")
+    triples = [t for n, v in zip(nodes, vectors, strict=True) for t in vector_triples(model_id, modality, n, v)]
+    store.add_triples(graph, triples)
+
+
+def _chunks(items: Sequence[NodeInput], size: int) -> Iterator[Sequence[NodeInput]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start:start + size]
+
+
+# -- indexes ---------------------------------------------------------------------
+
+_MEMORY_INDEXES: dict[tuple[int, str, str, str], ExactIndex] = {}
+
+
+def index_folder(index_dir: Path, model_id: str, kind: str, modality: str) -> Path:
+    return index_dir / slug(model_id) / f"{kind}-{modality}"
+
+
+def default_index_dir(store: Store) -> Path | None:
+    return store.location / "indexes" if store.location is not None else None
+
+
+def stored_vectors(store: Store, model_id: str, kind: str, modality: str
+                   ) -> tuple[list[str], np.ndarray, str]:
+    """Every stored vector of one kind: IRIs (sorted), matrix, fingerprint."""
+    rows = store.select(f"""SELECT ?node ?v ?h WHERE {{ {KIND_PATTERNS[kind]}
+        GRAPH <{embeddings_graph(model_id)}> {{ ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ;
+        kgart:vector ?v ; kgart:sourceHash ?h }} }} ORDER BY ?node""")
+    iris = [str(r["node"]) for r in rows]
+    matrix = (np.stack([decode_vector(r["v"].value) for r in rows])  # type: ignore[union-attr]
+              if rows.rows else np.zeros((0, 0), np.float32))
+    return iris, matrix, fingerprint((str(r["node"]), r["h"].value) for r in rows)  # type: ignore[union-attr]
+
+
+def current_fingerprint(store: Store, model_id: str, kind: str, modality: str) -> str:
+    rows = store.select(f"""SELECT ?node ?h WHERE {{ {KIND_PATTERNS[kind]}
+        GRAPH <{embeddings_graph(model_id)}> {{ ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ;
+        kgart:sourceHash ?h }} }}""")
+    return fingerprint((str(r["node"]), r["h"].value) for r in rows)  # type: ignore[union-attr]
+
+
+def refresh_index(store: Store, model_id: str, kind: str, modality: str = "text", *,
+                  index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
+    """Rebuild the index of one (model, kind) from the store's vectors and save it."""
+    iris, matrix, fp = stored_vectors(store, model_id, kind, modality)
+    index = build_index(backend, {"model": model_id, "kind": kind, "fingerprint": fp}, iris, matrix)
+    folder_root = index_dir if index_dir is not None else default_index_dir(store)
+    if folder_root is not None:
+        write_index(index, index_folder(folder_root, model_id, kind, modality))
+    else:
+        _MEMORY_INDEXES[(id(store), model_id, kind, modality)] = index
+    return index
+
+
+def load_index(store: Store, model_id: str, kind: str, modality: str = "text", *,
+               index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
+    """The index of one (model, kind): from disk when current, else rebuilt from the store."""
+    folder_root = index_dir if index_dir is not None else default_index_dir(store)
+    fp = current_fingerprint(store, model_id, kind, modality)
+    if folder_root is None:
+        index = _MEMORY_INDEXES.get((id(store), model_id, kind, modality))
+        if index is not None and index.manifest.fingerprint == fp and index.manifest.backend == backend:
+            return index
+        return refresh_index(store, model_id, kind, modality, index_dir=None, backend=backend)
+    folder = index_folder(folder_root, model_id, kind, modality)
+    try:
+        index = read_index(folder)
+        if index.manifest.fingerprint == fp and index.manifest.backend == backend:
+            return index
+    except StaleIndexError:
+        pass
+    return refresh_index(store, model_id, kind, modality, index_dir=folder_root, backend=backend)
+
+
+def node_vector(store: Store, model_id: str, node: str, modality: str = "text") -> np.ndarray | None:
+    rows = store.select(f"""SELECT ?v WHERE {{ GRAPH <{embeddings_graph(model_id)}> {{
+        <{node}> kgart:embedding ?e . ?e kgart:modality "{modality}" ; kgart:vector ?v }} }}""").rows
+    return decode_vector(rows[0]["v"].value) if rows else None  # type: ignore[union-attr]
+
+
+__all__: Iterable[str] = ["EmbedReport", "embed", "load_index", "refresh_index", "decode_vector", "node_vector"]

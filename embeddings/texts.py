@@ -1,0 +1,125 @@
+"""What gets embedded: one documented function per node kind, and the store reader.
+
+Change how a kind of node is described to the encoder here, in one place; the
+source hash of each node's input changes with it, so ``kgart embed`` re-encodes
+exactly the nodes whose text changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kgart.rdf import IRI, graph_iri
+from kgart.store import SelectResult, Store
+
+KINDS = ("iconclass", "artwork", "sentence")
+MAX_KEYWORDS = 8
+
+
+@dataclass(frozen=True)
+class NodeInput:
+    """One node and what the encoder is given for it."""
+
+    iri: IRI
+    kind: str
+    text: str = ""
+    image: str = ""
+
+    def source_hash(self, model_id: str, modality: str) -> str:
+        """Hash of the encoded input: a vector with another hash is stale."""
+        payload = self.text if modality == "text" else self.image
+        return hashlib.sha256(f"{model_id}\x1f{modality}\x1f{payload}".encode()).hexdigest()[:32]
+
+
+def iconclass_text(label: str, keywords: list[str] | None = None, parent: str | None = None) -> str:
+    """An Iconclass concept: its label, then its keywords, then (optionally) its parent's label.
+
+    >>> iconclass_text("crown of thorns ~ instruments of the Passion", ["crown of thorns"])
+    'crown of thorns ~ instruments of the Passion. Keywords: crown of thorns'
+    """
+    text = label
+    if keywords:
+        text += ". Keywords: " + ", ".join(keywords[:MAX_KEYWORDS])
+    if parent:
+        text += f". Under: {parent}"
+    return text
+
+
+def artwork_text(titles: list[str], description: str = "") -> str:
+    """An artwork: its titles (all languages, deduplicated), then its description.
+
+    >>> artwork_text(["The Sea", "De zee", "The Sea"], "A grey sea.")
+    'The Sea / De zee. A grey sea.'
+    """
+    text = " / ".join(dict.fromkeys(t for t in titles if t))
+    if description:
+        text = f"{text}. {description}" if text else description
+    return text
+
+
+def sentence_text(text: str) -> str:
+    """An Artpedia sentence: the sentence itself."""
+    return text
+
+
+def read_nodes(store: Store, kind: str, *, language: str = "en", with_keywords: bool = True,
+               with_parent: bool = False) -> Iterator[NodeInput]:
+    """Every node of one kind with its encoder input, in a stable order."""
+    if kind == "iconclass":
+        yield from _iconclass_nodes(store, language, with_keywords, with_parent)
+    elif kind == "artwork":
+        yield from _artwork_nodes(store)
+    elif kind == "sentence":
+        rows = store.select("SELECT ?s ?t WHERE { ?s a kgart:Sentence ; schema:text ?t } ORDER BY ?s")
+        for r in rows:
+            yield NodeInput(r["s"], "sentence", sentence_text(r["t"].value))  # type: ignore[arg-type,union-attr]
+    else:
+        raise ValueError(f"unknown node kind {kind!r}; known: {', '.join(KINDS)}")
+
+
+def _iconclass_nodes(store: Store, language: str, with_keywords: bool, with_parent: bool) -> Iterator[NodeInput]:
+    graph = graph_iri("iconclass")
+    labels = _by_subject(store.select(
+        f'SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept ; skos:prefLabel ?v '
+        f'FILTER(lang(?v) = "{language}") }} }}'))
+    keywords = _by_subject(store.select(
+        f'SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept ; skos:altLabel ?v '
+        f'FILTER(lang(?v) = "{language}") }} }}')) if with_keywords else {}
+    parents: dict[str, list[str]] = {}
+    if with_parent:
+        parents = _by_subject(store.select(
+            f"SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c skos:broader ?p }} }}"))
+    for concept in sorted(labels):
+        parent_label = None
+        if with_parent and parents.get(concept):
+            parent_label = (labels.get(parents[concept][0]) or [None])[0]
+        yield NodeInput(IRI(concept), "iconclass",
+                        iconclass_text(labels[concept][0], keywords.get(concept), parent_label))
+
+
+def _artwork_nodes(store: Store) -> Iterator[NodeInput]:
+    titles = _by_subject(store.select(
+        "SELECT ?a ?v WHERE { ?a a schema:VisualArtwork ; schema:name ?v } ORDER BY ?a ?v"))
+    descriptions = _by_subject(store.select(
+        "SELECT ?a ?v WHERE { ?a a schema:VisualArtwork ; schema:description ?v } ORDER BY ?a ?v"))
+    images = _by_subject(store.select(
+        "SELECT ?a ?v WHERE { ?a a schema:VisualArtwork ; schema:image ?v } ORDER BY ?a ?v"))
+    every = sorted(set(titles) | set(descriptions) | set(images))
+    for artwork in every:
+        text = artwork_text(titles.get(artwork, []), " ".join(descriptions.get(artwork, [])))
+        image = (images.get(artwork) or [""])[0]
+        yield NodeInput(IRI(artwork), "artwork", text, image)
+
+
+def _by_subject(result: SelectResult) -> dict[str, list[str]]:
+    """Group ``?v`` values by the query's first variable (the node)."""
+    key_name = result.variables[0]
+    out: dict[str, list[str]] = {}
+    for r in result.rows:
+        key = r[key_name]
+        value = r.get("v")
+        if value is not None:
+            out.setdefault(str(key), []).append(getattr(value, "value", str(value)))
+    return out
