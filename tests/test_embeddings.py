@@ -222,7 +222,8 @@ def test_clip_embeds_artwork_images(tmp_path: Path, tiny_clip: OpenClipEncoder) 
     Image.new("RGB", (32, 32), "green").save(image)
     store = Store()
     store.update(f"""INSERT DATA {{ GRAPH <{graph_iri('test')}> {{
-        <https://example.org/a1> a schema:VisualArtwork ; schema:name "Green field"@en ; schema:image <{image.as_uri()}> .
+        <https://example.org/a1> a schema:VisualArtwork ; schema:name "Green field"@en ;
+            schema:image <{image.as_uri()}> .
         <https://example.org/a2> a schema:VisualArtwork ; schema:name "Lost picture"@en ;
             schema:image <file:///nonexistent/picture.png> . }} }}""")
     reports = {r.modality: r for r in embed(store, kinds=["artwork"], encoder=tiny_clip)}
