@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from kgart.embeddings.encoders import OpenClipEncoder, get_encoder
 from kgart.embeddings.index import build_index
 from kgart.loaders.iconclass import IconclassSource

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import os
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,9 +201,13 @@ def _exported_onnx(model_dir: str, cache_dir: Path | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".{os.getpid()}.tmp")
     try:
-        torch.onnx.export(_Hidden(model), tuple(sample[n] for n in names), str(tmp), input_names=names,
-                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
+        with warnings.catch_warnings():
+            # The TorchScript exporter is chosen on purpose (the torch.export one needs
+            # onnxscript); its deprecation and tracer notices are not problems here.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(_Hidden(model), tuple(sample[n] for n in names), str(tmp), input_names=names,
+                              output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                              dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
         os.replace(tmp, target)
     except Exception as e:  # torch's exporter raises many kinds; report them as one  # noqa: BLE001
         tmp.unlink(missing_ok=True)
@@ -298,7 +303,6 @@ def load_image(source: str | bytes | os.PathLike[str]) -> Any:
 
     Guards against decompression bombs with PIL's pixel limit.
     """
-    import warnings
     from urllib.parse import unquote, urlparse
 
     from PIL import Image

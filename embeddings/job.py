@@ -198,7 +198,7 @@ def index_folder(index_dir: Path, model_id: str, kind: str, modality: str) -> Pa
 
 
 def default_index_dir(store: Store) -> Path | None:
-    return store.location / "indexes" if store.location is not None else None
+    return store.index_location
 
 
 def stored_vectors(store: Store, model_id: str, kind: str, modality: str

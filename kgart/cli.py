@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kgart.errors import KgartError, StoreLockedError
+from kgart.errors import KgartError
 from kgart.settings import SETTINGS, Config, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,15 +43,9 @@ class _Context:
         return load_config({**self.overrides, **more}, config_file=self.config_file)
 
     def store(self, config: Config, *, write: bool = False) -> Any:
-        from kgart.store import Store
+        from kgart.stores import open_store
 
-        location = config.store_location
-        try:
-            store = Store(location)
-        except StoreLockedError:
-            if write:
-                raise
-            store = Store(location, read_only=True)
+        store = open_store(config, write=write)
         # Released when the command ends, even on an error: RocksDB's lock is per process.
         click.get_current_context().call_on_close(store.close)
         return store
@@ -61,7 +55,8 @@ pass_ctx = click.make_pass_decorator(_Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", metavar="PATH", help="Store folder, or ':memory:' [env KGART_STORE].")
+@click.option("--store", metavar="PATH|URL",
+              help="Store folder, ':memory:', or the URL of a SPARQL 1.1 server [env KGART_STORE, KGART_STORE_URL].")
 @click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
               help="TOML settings file [env KGART_CONFIG].")
 @click.version_option(package_name="kgart")

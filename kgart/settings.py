@@ -42,6 +42,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", None,
             "Folder of the on-disk store (created when missing), or ':memory:'. "
             "Default: 'store' in the user data folder."),
+    Setting("store_url", None,
+            "Base URL of a remote SPARQL 1.1 server to use as the store instead of a folder "
+            "(`--store http://…` does the same); e.g. http://127.0.0.1:7878 for `oxigraph serve`."),
+    Setting("store_query_url", None, "SPARQL query endpoint of the remote store (default: {store_url}/query)."),
+    Setting("store_update_url", None, "SPARQL update endpoint of the remote store (default: {store_url}/update)."),
+    Setting("store_gsp_url", None,
+            "Graph Store Protocol endpoint of the remote store (default: {store_url}/store)."),
+    Setting("store_user", None, "User name for the remote store (HTTP basic auth)."),
+    Setting("store_password", None, "Password for the remote store."),
+    Setting("store_timeout", 60.0, "Seconds to wait for the remote store before giving up.", float),
     Setting("iconclass_data_dir", None,
             "A checkout of iconclass/data (13 languages) to load instead of the "
             "data shipped in the iconclass package (6 languages)."),
@@ -75,7 +85,9 @@ class Config:
 
     @property
     def store_location(self) -> str | None:
-        """The store folder, or ``None`` for an in-memory store."""
+        """The store folder or server URL, or ``None`` for an in-memory store."""
+        if self.values.get("store_url") and not self.values.get("store"):
+            return str(self.values["store_url"])
         store = self.values["store"]
         if store == ":memory:":
             return None

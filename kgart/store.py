@@ -166,6 +166,11 @@ class Store:
             elif entry.name.startswith((".pointer-", ".copy-")):
                 entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, True)
 
+    @property
+    def index_location(self) -> Path | None:
+        """Where derived vector indexes live: beside the data on disk, nowhere (memory) otherwise."""
+        return self.location / "indexes" if self.location is not None else None
+
     def close(self) -> None:
         """Release the store (the write lock on disk)."""
         if getattr(self, "_db", None) is not None:
@@ -508,3 +513,10 @@ def parse_rdf(data: bytes, media_type: str, *, base_iri: str | None = None,
         raise DataSourceError(f"not valid {fmt.name}: {e}", path=where) from e
     except (ValueError, OSError) as e:
         raise DataSourceError(f"cannot parse as {fmt.name}: {e}", path=where) from e
+
+
+def serialize_ntriples(triples: Iterable[Triple]) -> bytes:
+    """N-Triples for a batch of triples (the remote store sends these)."""
+    out = ox.serialize((ox.Triple(_to_ox(s), _named_node(p), _to_ox(o))  # type: ignore[arg-type]
+                        for s, p, o in triples), format=ox.RdfFormat.N_TRIPLES)
+    return out or b""

@@ -12,6 +12,7 @@ from kgart.loaders import load_iconclass
 from kgart.iconclass import Iconclass
 from kgart.store import Store
 from tests.iconclass_slice import write_iconclass_slice
+from tests.oxigraph_server import OxigraphServer
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -51,3 +52,11 @@ def iconclass(slice_store: Store) -> Iconclass:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    """One `oxigraph serve` for the session, stopped at the end."""
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-server")).start()
+    yield server
+    server.stop()

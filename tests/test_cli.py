@@ -118,3 +118,16 @@ def test_load_validate_drop(runner: CliRunner, tmp_path: Path, slice_dir: Path) 
     result = runner.invoke(main, ["--store", str(store), "load", "rkd", str(files["rkd_json"]),
                                   "--mapping", str(files["generic_mapping"])])
     assert result.exit_code == 1 and "--mapping does not apply to rkd" in result.output
+
+
+def test_cli_against_a_remote_store(runner: CliRunner, oxigraph_server, slice_dir: Path) -> None:  # noqa: ANN001
+    url = oxigraph_server.url
+    result = runner.invoke(main, ["--store", url, "load", "iconclass", "--data-dir", str(slice_dir)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["--store", url, "notation", "31D111(+89)"])
+    assert "infant, baby ~ the ages of man (+ nude human being)" in result.output
+    result = runner.invoke(main, ["query", "SELECT ?n WHERE { ic:73D skos:notation ?n }", "--format", "csv"],
+                           env={"KGART_STORE_URL": url, "KGART_STORE": ""})
+    assert result.output.split() == ["n", "73D"]
+    result = runner.invoke(main, ["--store", "http://127.0.0.1:9", "stats"])
+    assert result.exit_code == 1 and "cannot reach the SPARQL server" in result.output

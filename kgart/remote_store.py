@@ -1,0 +1,309 @@
+"""The store on a remote SPARQL 1.1 server (Oxigraph server, Fuseki, GraphDB, Virtuoso, QLever).
+
+Same interface as :class:`kgart.store.Store`. Queries and updates go through
+SPARQLWrapper (the SPARQL 1.1 Protocol); loads go through the Graph Store
+Protocol in chunks of N-Triples, each its own request, so nothing is sent as
+one giant body.
+
+Atomic replacement of a source graph: the new version is POSTed into a staging
+graph (``…/graph/.staging/{name}/{id}``), then one SPARQL update
+``MOVE GRAPH <staging> TO GRAPH <target>`` switches it in. Readers see the old
+graph or the new one, never a mix, *if the server runs an update as one
+transaction* (Oxigraph and Fuseki/TDB2 do). A load that fails or dies leaves
+the target untouched; its staging graph is dropped by the next load of that
+source. Two things differ from the embedded store and are the server's to
+decide: the staging graph is visible to queries over the union default graph
+while a load runs, and MOVE copies quad by quad on Oxigraph (minutes for a
+million triples).
+
+Blank nodes cannot span requests, so they are sent as skolem IRIs
+(``…/.well-known/genid/{load id}/{label}``).
+
+Queries that leave out ``GRAPH`` expect the default graph to be the union of
+all graphs: run ``oxigraph serve --union-default-graph`` (Fuseki:
+``tdb2:unionDefaultGraph true``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from kgart.errors import QueryError, StoreError
+from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, BlankNode, Literal, Term, Triple, slug, sparql_prefixes
+from kgart.store import GraphInfo, SelectResult, parse_rdf, serialize_ntriples
+
+STAGING_BASE = GRAPH_BASE + ".staging/"
+SKOLEM_BASE = KGART_BASE + ".well-known/genid/"
+CHUNK_TRIPLES = 50_000
+_PREFIXES = sparql_prefixes()
+
+
+class RemoteStore:
+    """A kgart store on a SPARQL 1.1 server.
+
+    ``url`` is the server's base; the query, update and Graph Store Protocol
+    endpoints default to ``{url}/query``, ``{url}/update`` and ``{url}/store``
+    (Oxigraph server's layout) and can each be given.
+
+    :raises StoreError: when the server cannot be reached.
+    """
+
+    read_only = False
+    location: Path | None = None
+
+    def __init__(self, url: str, *, query_url: str | None = None, update_url: str | None = None,
+                 gsp_url: str | None = None, user: str | None = None, password: str | None = None,
+                 timeout: float = 60.0, index_location: Path | None = None,
+                 chunk_triples: int = CHUNK_TRIPLES) -> None:
+        base = url.rstrip("/")
+        self.url = base
+        self.query_url = query_url or f"{base}/query"
+        self.update_url = update_url or f"{base}/update"
+        self.gsp_url = gsp_url or f"{base}/store"
+        self.timeout = timeout
+        self.chunk_triples = chunk_triples
+        self._auth = ("Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()) if user else None
+        self._credentials = (user, password or "") if user else None
+        if index_location is None:
+            import platformdirs
+
+            index_location = Path(platformdirs.user_cache_dir("kgart")) / "indexes" / slug(base)
+        self.index_location = index_location
+        self.ask("ASK { }")  # fail now, with a clear message, when the server is not there
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.url})"
+
+    def close(self) -> None:
+        """Nothing to release: every request is its own connection."""
+
+    def __enter__(self) -> RemoteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- SPARQL protocol --------------------------------------------------------------
+
+    def _wrapper(self, endpoint: str, sparql: str) -> Any:
+        import warnings
+
+        from SPARQLWrapper import POST, SPARQLWrapper
+
+        client = SPARQLWrapper(endpoint)
+        with warnings.catch_warnings():
+            # SPARQLWrapper guesses the query form with a regex and warns when it cannot;
+            # the server's parser is the judge, and its 400 becomes a QueryError.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            client.setQuery(_PREFIXES + sparql)
+        client.setTimeout(int(max(1, self.timeout)))
+        client.setMethod(POST)
+        if self._credentials:
+            client.setCredentials(*self._credentials)
+        return client
+
+    def _run(self, client: Any, what: str) -> Any:
+        from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+        try:
+            return client.query()
+        except SPARQLWrapperException as e:
+            message = str(e).split("\n")[0]
+            if "bad" in type(e).__name__.lower() or "QueryBadFormed" in type(e).__name__:
+                raise QueryError(f"SPARQL syntax error: {message}") from e
+            raise QueryError(f"SPARQL {what} failed at {self.url}: {message}") from e
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode("utf-8", "replace")[:300]
+            if e.code == 400:
+                raise QueryError(f"SPARQL syntax error: {detail}") from e
+            raise StoreError(f"SPARQL {what} failed at {self.url}: HTTP {e.code} {detail}") from e
+        except (urllib.error.URLError, ConnectionError) as e:
+            reason = getattr(e, "reason", e)
+            if isinstance(reason, (TimeoutError, socket.timeout)):
+                raise StoreError(f"the SPARQL server at {self.url} did not answer within {self.timeout:g} s") from e
+            raise StoreError(f"cannot reach the SPARQL server at {self.url}: {reason}") from e
+        except TimeoutError as e:
+            raise StoreError(f"the SPARQL server at {self.url} did not answer within {self.timeout:g} s") from e
+
+    def _query_json(self, sparql: str) -> dict[str, Any]:
+        from SPARQLWrapper import JSON
+
+        client = self._wrapper(self.query_url, sparql)
+        client.setReturnFormat(JSON)
+        response = self._run(client, "query")
+        try:
+            return json.loads(response.response.read().decode("utf-8"))
+        except (ValueError, OSError) as e:
+            raise StoreError(f"the SPARQL server at {self.url} sent an unreadable result: {e}") from e
+
+    def select(self, sparql: str) -> SelectResult:
+        data = self._query_json(sparql)
+        if "results" not in data:
+            raise QueryError("expected a SELECT query")
+        variables = data.get("head", {}).get("vars", [])
+        rows = [{name: _term(value) for name, value in binding.items()}
+                for binding in data["results"].get("bindings", [])]
+        return SelectResult(variables, rows)
+
+    def ask(self, sparql: str) -> bool:
+        data = self._query_json(sparql)
+        if "boolean" not in data:
+            raise QueryError("expected an ASK query")
+        return bool(data["boolean"])
+
+    def construct(self, sparql: str) -> list[Triple]:
+        media, body = self.query_serialized(sparql, "application/n-triples")
+        return list(parse_rdf(body, media.split(";")[0], where=self.url))
+
+    def query_serialized(self, sparql: str, media_type: str) -> tuple[str, bytes]:
+        client = self._wrapper(self.query_url, sparql)
+        client.setOnlyConneg(True)
+        client.addCustomHttpHeader("Accept", media_type)
+        response = self._run(client, "query")
+        body = response.response.read()
+        return response.response.headers.get("Content-Type", media_type), body
+
+    def update(self, sparql: str) -> None:
+        client = self._wrapper(self.update_url, sparql)
+        self._run(client, "update")
+
+    def graphs(self) -> list[GraphInfo]:
+        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
+                 if "g" in r and not str(r["g"]).startswith(STAGING_BASE)]
+        return sorted(infos, key=lambda g: (-g.triples, g.iri))
+
+    def count(self, graph: str) -> int:
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
+        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
+
+    def has_graph(self, graph: str) -> bool:
+        return self.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+
+    # -- Graph Store Protocol -----------------------------------------------------------
+
+    def _gsp(self, method: str, graph: str, body: bytes | None = None,
+             accept: str = "application/n-triples") -> bytes:
+        url = f"{self.gsp_url}?graph={quote(graph, safe='')}"
+        request = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            request.add_header("Content-Type", "application/n-triples")
+        request.add_header("Accept", accept)
+        if self._auth:
+            request.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.read()
+        except urllib.error.HTTPError as e:
+            if e.code == 404 and method in ("GET", "DELETE"):
+                return b""
+            detail = e.read().decode("utf-8", "replace")[:300]
+            raise StoreError(f"Graph Store Protocol {method} <{graph}> failed at {self.url}: "
+                             f"HTTP {e.code} {detail}") from e
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, (TimeoutError, socket.timeout)):
+                raise StoreError(f"the server at {self.url} did not answer within {self.timeout:g} s") from e
+            raise StoreError(f"cannot reach the server at {self.url}: {e.reason}") from e
+        except TimeoutError as e:
+            raise StoreError(f"the server at {self.url} did not answer within {self.timeout:g} s") from e
+        except ConnectionError as e:
+            raise StoreError(f"the connection to {self.url} broke: {e}") from e
+
+    def triples(self, graph: str) -> Iterator[Triple]:
+        yield from parse_rdf(self._gsp("GET", graph), "application/n-triples", where=graph)
+
+    def dump(self, graph: str, media_type: str = "application/n-triples") -> bytes:
+        return self._gsp("GET", graph, accept=media_type)
+
+    def add_triples(self, graph: str, triples: Iterable[Triple]) -> int:
+        """Add triples to a graph, one request per chunk (each chunk is atomic on the server)."""
+        load_id = uuid.uuid4().hex
+        total = 0
+        for chunk in _chunks(_skolemized(triples, load_id), self.chunk_triples):
+            self._gsp("POST", graph, serialize_ntriples(chunk))
+            total += len(chunk)
+        return total
+
+    def replace_graph(self, graph: str, triples: Iterable[Triple], *,
+                      progress: Callable[[int], None] | None = None) -> int:
+        """Load into a staging graph, then switch it in with one MOVE (see the module docstring)."""
+        self._drop_stale_staging(graph)
+        load_id = uuid.uuid4().hex
+        staging = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/{load_id}"
+        total = 0
+        try:
+            for chunk in _chunks(_skolemized(triples, load_id), self.chunk_triples):
+                self._gsp("POST", staging, serialize_ntriples(chunk))
+                total += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            if total == 0:
+                self.update(f"DROP SILENT GRAPH <{graph}> ; CREATE SILENT GRAPH <{graph}>")
+            else:
+                self.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}>")
+        except BaseException as e:
+            try:
+                self.update(f"DROP SILENT GRAPH <{staging}>")
+            except (StoreError, QueryError):
+                if isinstance(e, StoreError):
+                    raise StoreError(f"{e}. The load of <{graph}> stopped half-way; the previous version "
+                                     "of the graph is untouched, and the next load removes the partial "
+                                     "staging copy.") from e
+            raise
+        return total
+
+    def _drop_stale_staging(self, graph: str) -> None:
+        prefix = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/"
+        rows = self.select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
+                           f'FILTER(STRSTARTS(STR(?g), "{prefix}")) }}')
+        for row in rows:
+            self.update(f"DROP SILENT GRAPH <{row['g']}>")
+
+    def drop_graph(self, graph: str) -> bool:
+        if not self.has_graph(graph):
+            return False
+        self.update(f"DROP GRAPH <{graph}>")
+        return True
+
+
+def _term(binding: dict[str, str]) -> Term:
+    kind = binding.get("type")
+    value = binding.get("value", "")
+    if kind == "uri":
+        return IRI(value)
+    if kind == "bnode":
+        return BlankNode(value)
+    language = binding.get("xml:lang")
+    datatype = binding.get("datatype")
+    if datatype == "http://www.w3.org/2001/XMLSchema#string" or language:
+        datatype = None
+    return Literal(value, language, datatype)
+
+
+def _skolemized(triples: Iterable[Triple], load_id: str) -> Iterator[Triple]:
+    for s, p, o in triples:
+        if isinstance(s, BlankNode):
+            s = IRI(f"{SKOLEM_BASE}{load_id}/{s.id}")
+        if isinstance(o, BlankNode):
+            o = IRI(f"{SKOLEM_BASE}{load_id}/{o.id}")
+        yield (s, p, o)
+
+
+def _chunks(triples: Iterable[Triple], size: int) -> Iterator[list[Triple]]:
+    chunk: list[Triple] = []
+    for t in triples:
+        chunk.append(t)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
