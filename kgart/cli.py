@@ -358,6 +358,195 @@ def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: 
             click.echo(f"  image failed: {source}: {reason}")
 
 
+def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True) -> Any:
+    from kgart.embeddings.service import open_retriever
+
+    store = obj.store(config)
+    counts = [p.strip() for p in (config.usage_counts or "").split(",") if p.strip()]
+    return open_retriever(store, model=config.model, device=config.device, backend=config.index_backend,
+                          blend_config=config.blend_config, usage_counts=counts, language=language,
+                          priors_from_collections=collection_priors)
+
+
+def _print_hits(hits: list[Any], fmt: str, explain: bool) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([h.as_dict(explain) for h in hits], ensure_ascii=False, indent=2))
+        return
+    for rank, h in enumerate(hits, start=1):
+        name = h.notation or h.iri
+        label = f"  {h.label}" if h.label else ""
+        codes = f"  [{', '.join(h.codes)}]" if h.codes else ""
+        click.echo(f"{rank:>3}. {h.score:7.4f}  {name}{label}{codes}")
+        if explain:
+            click.echo("       " + "  ".join(f"{k} {v:+.4f}" for k, v in h.components.items()))
+
+
+def _parse_depth(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    low, _, high = value.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError as e:
+        raise click.BadParameter("use N or N-M, e.g. 3-6") from e
+
+
+@main.command()
+@click.argument("text")
+@click.option("--target", type=click.Choice(["concept", "artwork", "sentence"]), default="concept",
+              show_default=True)
+@click.option("--under", metavar="NOTATION", help="Only this concept and what is below it (artworks: annotated "
+                                                   "with them).")
+@click.option("--depth", metavar="N-M", help="Only concepts at these depths (1 = the ten divisions).")
+@click.option("--graph", metavar="NAME", help="Only items from this source graph.")
+@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--lang", "language", default="en", show_default=True, help="Label language.")
+@click.option("--explain", is_flag=True, help="Show each blend component's contribution.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_ctx
+@_friendly_errors
+def search(obj: _Context, text: str, target: str, under: str | None, depth: str | None, graph: str | None,
+           k: int, language: str, explain: bool, fmt: str) -> None:
+    """Search concepts, artworks or sentences by meaning and words (run kgart embed first)."""
+    from kgart.retrieval import Query
+
+    retriever = _retriever(obj, obj.config(), language)
+    if target == "concept":
+        hits = retriever.search_concepts(Query(text=text), k=k, under=under, depth=_parse_depth(depth))
+    else:
+        hits = retriever.search_items(Query(text=text), target, k=k, under=under, graph=graph)
+    _print_hits(hits, fmt, explain)
+
+
+@main.command()
+@click.argument("iri")
+@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_ctx
+@_friendly_errors
+def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
+    """Artworks, concepts or sentences most like a stored one (by its own vector)."""
+    _print_hits(_retriever(obj, obj.config()).similar(iri, k=k), fmt, False)
+
+
+@main.command()
+@click.option("--title", default="", help="Title(s) of the artwork.")
+@click.option("--description", default="", help="Its description.")
+@click.option("--image", default="", help="Image path or URL (needs a CLIP model).")
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
+              help='JSON Lines, one artwork a line: {"id": …, "title": …, "description": …, "image": …}.')
+@click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
+@click.option("--explain", is_flag=True, help="Show each blend component's contribution (table only).")
+@pass_ctx
+@_friendly_errors
+def suggest(obj: _Context, title: str, description: str, image: str, input_file: str | None, k: int, fmt: str,
+            explain: bool) -> None:
+    """Suggest Iconclass codes for one artwork, or for each line of --input.
+
+    --format jsonl writes one line per artwork, in input order:
+    {"id": …, "codes": [{"notation": …, "score": …}, …]}.
+    """
+    retriever = _retriever(obj, obj.config())
+    items = _suggest_inputs(input_file) if input_file else [("1", title, description, image)]
+    for item_id, t, d, img in items:
+        # An item with nothing to go on gets no codes (and keeps its line in the output).
+        hits = retriever.suggest(t, d, img, k=k) if (t.strip() or d.strip() or img.strip()) else []
+        if fmt == "jsonl":
+            click.echo(json.dumps({"id": item_id, "codes": [{"notation": h.notation, "score": round(h.score, 6)}
+                                                          for h in hits]}, ensure_ascii=False))
+        else:
+            if input_file:
+                click.echo(f"# {item_id}: {t}")
+            labels = retriever.iconclass.labels([h.notation for h in hits], "en")
+            for h in hits:
+                h.label = labels[h.notation].text
+            _print_hits(hits, "table", explain)
+
+
+def _suggest_inputs(path: str) -> list[tuple[Any, str, str, str]]:
+    from kgart.errors import DataSourceError
+
+    items = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataSourceError(f"malformed JSON: {e.msg}", path=path, line=number) from e
+            if not isinstance(row, dict) or "id" not in row:
+                raise DataSourceError('each line needs an object with an "id"', path=path, line=number)
+            items.append((row["id"], str(row.get("title") or ""), str(row.get("description") or ""),
+                          str(row.get("image") or "")))
+    return items
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Measure retrieval on data with known answers."""
+
+
+@eval_group.command("suggest")
+@click.option("--input", "input_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="RKD table (Title + Iconclass code) or JSON Lines with gold codes.")
+@click.option("--k", "ks", default="1,5,10", show_default=True, help="Cut-offs, comma-separated.")
+@click.option("--no-ablation", is_flag=True, help="Only the configured blend, not each component.")
+@click.option("--fields", default="title,description", show_default=True,
+              help="Which fields of each item make the query: title, description, keywords.")
+@pass_ctx
+@_friendly_errors
+def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str) -> None:
+    """R@K, branch@K and MRR of code suggestion, with the ablation per component."""
+    from kgart.evaluation import evaluate, format_table, read_gold
+    from kgart.retrieval import COMPONENTS
+
+    cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
+    gold = read_gold(input_file)
+    if not gold:
+        raise click.ClickException(f"no items with gold codes in {input_file}")
+    chosen = [f.strip() for f in fields.split(",") if f.strip()]
+    unknown = set(chosen) - {"title", "description", "keywords"}
+    if unknown:
+        raise click.BadParameter(f"unknown field(s) {', '.join(sorted(unknown))}", param_hint="--fields")
+
+    def query(item: Any) -> Any:
+        from kgart.retrieval import Query
+
+        description = " ".join(p for p in (item.description if "description" in chosen else "",
+                                           item.keywords if "keywords" in chosen else "") if p)
+        return Query(title=item.title if "title" in chosen else "", description=description)
+
+    config = obj.config()
+    # Priors counted from the loaded collections would include the gold items themselves.
+    retriever = _retriever(obj, config, collection_priors=False)
+    base = retriever.config
+    steps = [("configured blend", base)]
+    if not no_ablation:
+        steps = [("vector only", base.only(["vector"])),
+                 ("+ keywords", base.only(["vector", "keyword"])),
+                 ("+ hierarchy", base.only(["vector", "keyword", "children", "branch", "parent"])),
+                 ("+ priors (all)", base.only(COMPONENTS))]
+    rows = []
+    depth = max(cutoffs)
+    for name, config in steps:
+        def suggest_codes(item: Any, c: Any = config) -> list[str]:
+            if not query(item).words:
+                return []
+            return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False)]
+
+        scores = evaluate(gold, suggest_codes, cutoffs)
+        rows.append((name, scores))
+    click.echo(format_table(rows, cutoffs))
+    empty = sum(1 for item in gold if not query(item).words)
+    click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"
+                                                       if empty else ""))
+    click.echo("weights: " + ", ".join(f"{k}={v:g}" for k, v in base.weights.items()))
+    click.echo("usage priors: " + (config.usage_counts or "none (set usage_counts; priors counted from the "
+                                                          "loaded collections would include the gold items)"))
+
+
 @main.command("settings")
 @pass_ctx
 @_friendly_errors

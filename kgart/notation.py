@@ -313,3 +313,36 @@ def _split_label(s: str) -> tuple[str, str]:
         elif ch == " " and depth == 0:
             return s[:i], s[i + 1:].strip(" ·-–—:;,|")
     return s, ""
+
+
+def split_codes(value: str, separators: str = ",;") -> list[str]:
+    """Split a cell holding several codes at separators outside brackets.
+
+    >>> split_codes("73D82(CROWN OF THORNS), 83(OVID, Metamorphoses), 25F")
+    ['73D82(CROWN OF THORNS)', '83(OVID, Metamorphoses)', '25F']
+    >>> split_codes("48C513(+2) portrait, self-portrait of painter; 25F")
+    ['48C513(+2) portrait, self-portrait of painter', '25F']
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in value:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch in separators and depth <= 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    merged: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if merged and not part[0].isdigit():
+            merged[-1] = f"{merged[-1]}, {part}"  # label text after a code held a comma
+        else:
+            merged.append(part)
+    return merged

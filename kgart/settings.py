@@ -66,6 +66,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Vector index: exact (brute force over a memory-mapped matrix) or hnsw (FAISS, approximate; "
             "for collections past a million vectors)."),
     Setting("batch_size", 64, "Items encoded per batch by `kgart embed`.", int),
+    Setting("blend_config", None,
+            "TOML file of retrieval blend weights, over the packaged defaults (kgart/blend.toml)."),
+    Setting("usage_counts", None,
+            "Comma-separated notation,count CSV files for usage priors; counted from the loaded "
+            "collections when unset."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -17,6 +17,7 @@ from typing import IO, Any
 from kgart.loaders.collection import RecordError
 
 from kgart.errors import DataSourceError
+from kgart.notation import split_codes  # noqa: F401  (re-exported for loaders)
 
 MAX_JSON_BYTES = 1 << 30
 """Whole-file JSON (not JSON Lines) larger than this is refused rather than read into memory."""
@@ -129,37 +130,6 @@ def parse_json_record(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise RecordError(f"malformed JSON: {e.msg} (column {e.colno})") from e
-
-
-def split_codes(value: str, separators: str = ",;") -> list[str]:
-    """Split a cell holding several codes at separators outside brackets.
-
-    >>> split_codes("73D82(CROWN OF THORNS), 83(OVID, Metamorphoses), 25F")
-    ['73D82(CROWN OF THORNS)', '83(OVID, Metamorphoses)', '25F']
-    >>> split_codes("48C513(+2) portrait, self-portrait of painter; 25F")
-    ['48C513(+2) portrait, self-portrait of painter', '25F']
-    """
-    parts, depth, current = [], 0, []
-    for ch in value:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch in separators and depth <= 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    merged: list[str] = []
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if merged and not part[0].isdigit():
-            merged[-1] = f"{merged[-1]}, {part}"  # label text after a code held a comma
-        else:
-            merged.append(part)
-    return merged
 
 
 def split_list(value: str, separator: str = ",") -> list[str]:

@@ -1,0 +1,111 @@
+"""Evaluation of code suggestion: recall at K, branch at K, MRR, and an ablation per component.
+
+Gold data: the RKD table format (``Title`` + ``Iconclass code``, several codes
+comma-separated) or JSON Lines (``{"id", "title", "description", "codes": [...]}``).
+
+With several gold codes a suggestion list counts as a hit when *any* gold code
+is in its top K; MRR uses the first gold code found. scikit-learn's
+``top_k_accuracy_score`` takes one true label per sample and a score for every
+class, which fits neither, so the three measures are computed here directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kgart.errors import DataSourceError, NotationError
+from kgart.notation import parse_lenient, split_codes
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    title: str
+    description: str
+    codes: tuple[str, ...]
+    keywords: str = ""
+
+
+def read_gold(path: str | Path) -> list[GoldItem]:
+    """Items with at least one gold code; codes pass the lenient parser (unparseable ones are dropped)."""
+    path = Path(path)
+    items: list[GoldItem] = []
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataSourceError(f"malformed JSON: {e.msg}", path=str(path), line=number) from e
+            codes = row.get("codes") or []
+            items.append(GoldItem(str(row.get("id", number)), str(row.get("title") or ""),
+                                  str(row.get("description") or ""), tuple(_clean_codes(codes)),
+                                  str(row.get("keywords") or "")))
+    else:
+        with path.open(encoding="utf-8") as f:
+            for number, row in enumerate(csv.DictReader(f), start=2):
+                codes = split_codes(row.get("Iconclass code") or "")
+                if codes:
+                    items.append(GoldItem(str(number), (row.get("Title") or "").strip(),
+                                          (row.get("Description") or "").strip(), tuple(_clean_codes(codes)),
+                                          (row.get("Keywords") or "").strip()))
+    return [i for i in items if i.codes]
+
+
+def _clean_codes(codes: Sequence[str]) -> list[str]:
+    out = []
+    for code in codes:
+        try:
+            out.append(str(parse_lenient(str(code)).notation))
+        except NotationError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class Scores:
+    recall: dict[int, float]
+    branch: dict[int, float]
+    mrr: float
+    n: int
+
+
+def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequence[int],
+          branch_chars: int = 4) -> Scores:
+    """R@K, branch@K (a top-K code shares a gold code's first ``branch_chars`` characters) and MRR, in %."""
+    recall = {k: 0 for k in ks}
+    branch = {k: 0 for k in ks}
+    reciprocal = 0.0
+    for item, codes in zip(gold, ranked, strict=True):
+        gold_codes = set(item.codes)
+        prefixes = {c[:branch_chars] for c in gold_codes}
+        first = next((i for i, c in enumerate(codes) if c in gold_codes), None)
+        if first is not None:
+            reciprocal += 1.0 / (first + 1)
+        for k in ks:
+            top = codes[:k]
+            recall[k] += any(c in gold_codes for c in top)
+            branch[k] += any(c[:branch_chars] in prefixes for c in top)
+    n = max(1, len(gold))
+    return Scores({k: 100 * v / n for k, v in recall.items()}, {k: 100 * v / n for k, v in branch.items()},
+                  100 * reciprocal / n, len(gold))
+
+
+def evaluate(gold: Sequence[GoldItem], suggest: Callable[[GoldItem], list[str]], ks: Sequence[int]) -> Scores:
+    return score(gold, [suggest(item) for item in gold], ks)
+
+
+def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:
+    header = f"{'configuration':<28}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + \
+        "".join(f"{'branch@' + str(k):>11}" for k in ks) + f"{'MRR':>8}"
+    lines = [header, "-" * len(header)]
+    for name, s in rows:
+        lines.append(f"{name:<28}" + "".join(f"{s.recall[k]:8.1f}" for k in ks) +
+                     "".join(f"{s.branch[k]:11.1f}" for k in ks) + f"{s.mrr:8.1f}")
+    lines.append(f"({rows[0][1].n if rows else 0} items)")
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""Full-text search over labels and keywords in every loaded language (SQLite FTS5).
+
+Oxigraph has no full-text search; SQLite's FTS5 ships with Python. The index is
+a derived cache like the vector index: built from the store, kept beside it
+(or in memory), rebuilt when the graphs it was built from changed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from kgart.rdf import graph_iri
+from kgart.store import Store
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_SOURCES = {
+    # kind -> SPARQL giving ?node ?text (any language) for that kind
+    "iconclass": f"""SELECT ?node ?text WHERE {{ GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept ;
+        skos:prefLabel|skos:altLabel ?text }} }}""",
+    "artwork": """SELECT ?node ?text WHERE { ?node a schema:VisualArtwork ;
+        schema:name|schema:description|schema:keywords ?text }""",
+    "sentence": "SELECT ?node ?text WHERE { ?node a kgart:Sentence ; schema:text ?text }",
+    "tate": f"""SELECT ?node ?text WHERE {{ ?node skos:inScheme <{'https://w3id.org/kgart/tate/subjects'}> ;
+        skos:prefLabel ?text }}""",
+}
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    iri: str
+    kind: str
+    score: float
+    text: str
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, for matching and prefixes."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def fts_query(text: str, *, prefix_last: bool = False) -> str:
+    """A safe FTS5 query: each word quoted, OR-ed; the last one a prefix for autocomplete.
+
+    >>> fts_query('ship "in a" storm*')
+    '"ship" OR "in" OR "a" OR "storm"'
+    """
+    words = _TOKEN.findall(fold(text))
+    if not words:
+        return ""
+    quoted = [f'"{w}"' for w in words]
+    if prefix_last:
+        quoted[-1] += "*"
+        return " AND ".join(quoted)
+    return " OR ".join(quoted)
+
+
+class KeywordIndex:
+    """Labels, keywords, titles and sentences, searchable by words."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(iri UNINDEXED, kind UNINDEXED, "
+                        "text, tokenize = 'unicode61 remove_diacritics 2')")
+
+    @classmethod
+    def for_store(cls, store: Store) -> KeywordIndex:
+        """The store's keyword index, rebuilt when the store's graphs changed since it was built."""
+        location = store.index_location
+        index = cls(location / "keywords.sqlite" if location is not None else None)
+        stamp = _stamp(store)
+        if index.meta("stamp") != stamp:
+            index.rebuild(store, stamp)
+        return index
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def rebuild(self, store: Store, stamp: str) -> None:
+        with self.db:
+            self.db.execute("DELETE FROM docs")
+            for kind, query in _SOURCES.items():
+                rows = store.select(query).rows
+                self.db.executemany("INSERT INTO docs (iri, kind, text) VALUES (?, ?, ?)",
+                                    ((str(r["node"]), kind, r["text"].value) for r in rows))  # type: ignore[union-attr]
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
+
+    def search(self, text: str, kind: str, limit: int = 100) -> list[KeywordHit]:
+        """Best-matching nodes of one kind (BM25 over all their texts), best first."""
+        return self._best(fts_query(text), kind, limit)
+
+    def complete(self, prefix: str, kind: str = "iconclass", limit: int = 10) -> list[KeywordHit]:
+        """Autocomplete: nodes whose texts contain every word typed, the last one as a prefix."""
+        return self._best(fts_query(prefix, prefix_last=True), kind, limit)
+
+    def _best(self, query: str, kind: str, limit: int) -> list[KeywordHit]:
+        if not query:
+            return []
+        # bm25() cannot be aggregated in SQL; a node's best-matching text decides its rank.
+        rows = self.db.execute(
+            "SELECT iri, bm25(docs), text FROM docs WHERE docs MATCH ? AND kind = ? ORDER BY bm25(docs) LIMIT ?",
+            (query, kind, limit * 5)).fetchall()
+        best: dict[str, KeywordHit] = {}
+        for iri, score, found in rows:
+            if iri not in best:
+                best[iri] = KeywordHit(iri, kind, -score, found)
+        return list(best.values())[:limit]
+
+
+def _stamp(store: Store) -> str:
+    return ";".join(f"{g.iri}={g.triples}" for g in sorted(store.graphs(), key=lambda g: g.iri)
+                    if "/graph/embeddings/" not in g.iri)

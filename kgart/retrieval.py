@@ -1,0 +1,411 @@
+"""Retrieval that blends vector similarity with the Iconclass hierarchy.
+
+A concept's score is a weighted sum of components, each explainable:
+
+``vector``    cosine of the query with the concept's own vector
+``keyword``   full-text (BM25) match of the query words with its labels and
+              keywords in every loaded language, scaled to 0–1
+``children``  the best cosine among its children (a match just below lifts it)
+``branch``    the mean cosine of its children (many children hit → the branch is lifted)
+``parent``    the cosine of its parent
+``prior``     how often collections use the code (log-scaled usage counts)
+
+The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
+setting); ``kgart eval suggest`` measures what each adds. Artwork search uses
+vector and keyword components, restricted by subsumption to artworks annotated
+with a concept or anything below it.
+
+The core knows encoders and indexes only by their small interfaces; the CLI and
+the web app hand them in.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from kgart.errors import ConfigError, KgartError
+from kgart.iconclass import Iconclass, primary_parent
+from kgart.keyword_index import KeywordIndex
+from kgart.notation import notation_from_iri, notation_iri
+from kgart.rdf import graph_iri
+from kgart.store import Store
+
+COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior")
+TARGETS = ("concept", "artwork", "sentence")
+
+
+class TextEncoder(Protocol):
+    model_id: str
+    modalities: tuple[str, ...]
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def encode_images(self, images: Sequence[str], batch_size: int = 32) -> Any: ...
+
+
+class Index(Protocol):
+    iris: list[str]
+    matrix: np.ndarray
+
+    def search(self, query: np.ndarray, k: int = 10, within: Iterable[str] | None = None
+               ) -> list[tuple[str, float]]: ...
+
+    def vector(self, iri: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    """Component weights and fusion settings (see ``kgart/blend.toml``)."""
+
+    weights: dict[str, float]
+    title_weight: float = 1.0
+    description_weight: float = 0.6
+    image_weight: float = 1.0
+    keyword_candidates: int = 200
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> BlendConfig:
+        """The packaged defaults, overridden by a TOML file when given.
+
+        :raises ConfigError: for unknown components or non-numeric weights.
+        """
+        text = resources.files("kgart").joinpath("blend.toml").read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+        if path is not None:
+            try:
+                user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as e:
+                raise ConfigError(f"cannot read blend configuration {path}: {e}") from e
+            data["weights"] = {**data["weights"], **user.pop("weights", {})}
+            data.update(user)
+        unknown = sorted(set(data["weights"]) - set(COMPONENTS))
+        if unknown:
+            raise ConfigError(f"unknown blend component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
+        try:
+            weights = {k: float(data["weights"].get(k, 0.0)) for k in COMPONENTS}
+            fusion = data.get("fusion", {})
+            return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
+                       float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"blend weights must be numbers: {e}") from e
+
+    def only(self, components: Iterable[str]) -> BlendConfig:
+        """The same configuration with every other component switched off (ablation)."""
+        keep = set(components)
+        return replace(self, weights={k: (v if k in keep else 0.0) for k, v in self.weights.items()})
+
+
+@dataclass
+class Hit:
+    iri: str
+    score: float
+    notation: str | None = None
+    label: str | None = None
+    components: dict[str, float] = field(default_factory=dict)
+    codes: list[str] = field(default_factory=list)
+
+    def as_dict(self, explain: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"iri": self.iri, "score": round(self.score, 6)}
+        if self.notation:
+            out["notation"] = self.notation
+        if self.label is not None:
+            out["label"] = self.label
+        if self.codes:
+            out["codes"] = self.codes
+        if explain:
+            out["components"] = {k: round(v, 6) for k, v in self.components.items()}
+        return out
+
+
+@dataclass(frozen=True)
+class Query:
+    """What to look for: any of text, a title and description, an image, a node's IRI."""
+
+    text: str = ""
+    title: str = ""
+    description: str = ""
+    image: str = ""
+    iri: str = ""
+
+    @property
+    def words(self) -> str:
+        return " ".join(p for p in (self.text, self.title, self.description) if p)
+
+
+class ConceptTree:
+    """The Iconclass tree as arrays aligned with the concept index rows."""
+
+    def __init__(self, iconclass: Iconclass, iris: Sequence[str]) -> None:
+        self.iris = list(iris)
+        self.row = {iri: i for i, iri in enumerate(self.iris)}
+        n = len(self.iris)
+        self.notations = [notation_from_iri(i) or "" for i in self.iris]
+        parent = np.full(n, -1, dtype=np.int64)
+        parents = iconclass._parents  # the resolver's index of the materialized tree
+        for i, notation in enumerate(self.notations):
+            above = parents.get(notation) or []
+            if above:
+                parent[i] = self.row.get(notation_iri(primary_parent(notation, above)), -1)
+        self.parent = parent
+        order = np.argsort(parent, kind="stable")
+        order = order[parent[order] >= 0]
+        self.child_rows = order
+        self.child_parents = parent[order]
+        self.segment_parents, self.segment_starts = np.unique(self.child_parents, return_index=True)
+        self.child_counts = np.bincount(self.child_parents, minlength=n) if n else np.zeros(0, np.int64)
+        depth = np.zeros(n, dtype=np.int64)
+        for i in range(n):
+            d, j = 1, parent[i]
+            while j >= 0 and d < 64:
+                d += 1
+                j = parent[j]
+            depth[i] = d
+        self.depth = depth
+
+    def child_max(self, scores: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(scores)
+        if len(self.child_rows):
+            out[self.segment_parents] = np.maximum.reduceat(scores[self.child_rows], self.segment_starts)
+        return out
+
+    def child_mean(self, scores: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(scores)
+        if len(self.child_rows):
+            sums = np.add.reduceat(scores[self.child_rows], self.segment_starts)
+            out[self.segment_parents] = sums / self.child_counts[self.segment_parents]
+        return out
+
+    def parent_score(self, scores: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(scores)
+        has = self.parent >= 0
+        out[has] = scores[self.parent[has]]
+        return out
+
+
+class Retriever:
+    """Search, code suggestion and similar items over one store."""
+
+    def __init__(self, store: Store, encoder: TextEncoder, indexes: Callable[[str], Index], *,
+                 keywords: KeywordIndex | None = None, priors: dict[str, float] | None = None,
+                 config: BlendConfig | None = None, language: str = "en") -> None:
+        self.store = store
+        self.encoder = encoder
+        self._indexes = indexes
+        self.iconclass = Iconclass(store)
+        self.keywords = keywords
+        self.config = config or BlendConfig.load()
+        self.language = language
+        self._tree: ConceptTree | None = None
+        self._prior_counts = priors or {}
+        self._prior: np.ndarray | None = None
+
+    # -- building blocks ------------------------------------------------------------
+
+    def index(self, kind: str) -> Index:
+        return self._indexes(kind)
+
+    @property
+    def tree(self) -> ConceptTree:
+        if self._tree is None:
+            self._tree = ConceptTree(self.iconclass, self.index("iconclass").iris)
+        return self._tree
+
+    @property
+    def prior(self) -> np.ndarray:
+        if self._prior is None:
+            tree = self.tree
+            counts = np.zeros(len(tree.iris), dtype=np.float32)
+            for notation, count in self._prior_counts.items():
+                row = tree.row.get(notation_iri(notation))
+                if row is not None:
+                    counts[row] += count
+            top = counts.max() if len(counts) else 0.0
+            self._prior = np.log1p(counts) / math.log1p(top) if top > 0 else counts
+        return self._prior
+
+    def query_vector(self, query: Query) -> np.ndarray:
+        """One vector for the query: its parts encoded and fused with the configured weights."""
+        parts: list[tuple[float, np.ndarray]] = []
+        texts = [(query.text, 1.0), (query.title, self.config.title_weight),
+                 (query.description, self.config.description_weight)]
+        wanted = [(t, w) for t, w in texts if t.strip()]
+        if wanted:
+            vectors = self.encoder.encode_texts([t for t, _ in wanted])
+            parts += [(w, v) for (_, w), v in zip(wanted, vectors, strict=True)]
+        if query.image:
+            if "image" not in self.encoder.modalities:
+                raise KgartError(f"{self.encoder.model_id} cannot encode images; configure a CLIP model")
+            vectors, failures = self.encoder.encode_images([query.image])
+            if failures:
+                raise KgartError(f"cannot read the image: {failures[0].reason}")
+            parts.append((self.config.image_weight, vectors[0]))
+        if query.iri:
+            for kind in ("artwork", "iconclass", "sentence"):
+                index = self.index(kind)
+                if query.iri in getattr(index, "_row", {}):
+                    parts.append((1.0, np.asarray(index.vector(query.iri))))
+                    break
+            else:
+                raise KgartError(f"no stored vector for <{query.iri}> with {self.encoder.model_id}; "
+                                 "run kgart embed")
+        if not parts:
+            raise KgartError("empty query: give text, a title, a description, an image or an IRI")
+        fused = np.sum([w * np.asarray(v, dtype=np.float32) for w, v in parts], axis=0)
+        norm = float(np.linalg.norm(fused))
+        return np.asarray(fused / norm if norm else fused, dtype=np.float32)
+
+    # -- concepts --------------------------------------------------------------------
+
+    def concept_scores(self, query: Query, config: BlendConfig | None = None
+                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Blended score of every concept, and each component's contribution."""
+        config = config or self.config
+        w = config.weights
+        index = self.index("iconclass")
+        tree = self.tree
+        sims = np.asarray(index.matrix) @ self.query_vector(query)
+        parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
+        if w["keyword"] and self.keywords is not None and query.words:
+            keyword = np.zeros_like(sims)
+            hits = self.keywords.search(query.words, "iconclass", config.keyword_candidates)
+            if hits:
+                best = max(h.score for h in hits) or 1.0
+                for h in hits:
+                    row = tree.row.get(h.iri)
+                    if row is not None:
+                        keyword[row] = h.score / best
+            parts["keyword"] = w["keyword"] * keyword
+        if w["children"]:
+            parts["children"] = w["children"] * tree.child_max(sims)
+        if w["branch"]:
+            parts["branch"] = w["branch"] * tree.child_mean(sims)
+        if w["parent"]:
+            parts["parent"] = w["parent"] * tree.parent_score(sims)
+        if w["prior"] and self._prior_counts:
+            parts["prior"] = w["prior"] * self.prior
+        total = np.sum(list(parts.values()), axis=0)
+        return total, parts
+
+    def search_concepts(self, query: Query, *, k: int = 10, under: str | None = None,
+                        depth: tuple[int, int] | None = None, config: BlendConfig | None = None,
+                        labels: bool = True) -> list[Hit]:
+        total, parts = self.concept_scores(query, config)
+        tree = self.tree
+        mask = np.ones(len(total), dtype=bool)
+        if under:
+            allowed = {notation_iri(n) for n in [str(self.iconclass.resolve(under).notation),
+                                                 *self.iconclass.descendants(under)]}
+            mask &= np.fromiter((iri in allowed for iri in tree.iris), dtype=bool, count=len(tree.iris))
+        if depth is not None:
+            mask &= (tree.depth >= depth[0]) & (tree.depth <= depth[1])
+        candidates = np.flatnonzero(mask)
+        if candidates.size == 0:
+            return []
+        order = candidates[np.argsort(-total[candidates], kind="stable")[:k]]
+        hits = [Hit(tree.iris[r], float(total[r]), tree.notations[r],
+                    components={name: float(values[r]) for name, values in parts.items()}) for r in order]
+        if labels:
+            found = self.iconclass.labels([h.notation for h in hits if h.notation], self.language)
+            for h in hits:
+                h.label = found[h.notation].text if h.notation in found else None
+        return hits
+
+    def suggest(self, title: str = "", description: str = "", image: str = "", *, k: int = 10,
+                config: BlendConfig | None = None) -> list[Hit]:
+        """Iconclass codes for one artwork, best first."""
+        return self.search_concepts(Query(title=title, description=description, image=image), k=k,
+                                    config=config, labels=False)
+
+    # -- artworks and sentences --------------------------------------------------------
+
+    def search_items(self, query: Query, kind: str = "artwork", *, k: int = 10, under: str | None = None,
+                     graph: str | None = None, config: BlendConfig | None = None) -> list[Hit]:
+        """Artworks (or sentences) by meaning and words; ``under`` keeps those annotated
+        with that concept or any concept below it (subsumption)."""
+        config = config or self.config
+        index = self.index(kind)
+        allowed: set[str] | None = None
+        codes: dict[str, list[str]] = {}
+        if under:
+            codes = self.annotated_with(under)
+            allowed = set(codes)
+        if graph:
+            in_graph = {str(r["a"]) for r in self.store.select(
+                f"SELECT ?a WHERE {{ GRAPH <{graph_iri(graph)}> {{ ?a a ?t }} }}")}
+            allowed = in_graph if allowed is None else allowed & in_graph
+        has_query = bool(query.words or query.image or query.iri)
+        if not has_query:
+            if allowed is None:
+                raise KgartError("give a query, or a concept to search under")
+            # A concept alone: its artworks, exact annotations first, then by depth below it.
+            ranked = sorted(allowed, key=lambda a: (min(len(c) for c in codes.get(a, [""])), a))
+            return [Hit(a, 1.0 / (1 + i), codes=codes.get(a, [])) for i, a in enumerate(ranked[:k])]
+        vector = self.query_vector(query)
+        pool = max(k * 20, 200)
+        scored: dict[str, dict[str, float]] = {}
+        for iri, s in index.search(vector, pool, within=allowed):
+            if iri != query.iri:
+                scored.setdefault(iri, {})["vector"] = config.weights["vector"] * s
+        if config.weights["keyword"] and self.keywords is not None and query.words:
+            hits = [h for h in self.keywords.search(query.words, kind, pool) if allowed is None or h.iri in allowed]
+            if hits:
+                best = max(h.score for h in hits) or 1.0
+                for h in hits:
+                    if h.iri != query.iri:
+                        scored.setdefault(h.iri, {})["keyword"] = config.weights["keyword"] * h.score / best
+        ranked_items = sorted(scored.items(), key=lambda kv: -sum(kv[1].values()))[:k]
+        return [Hit(iri, sum(parts.values()), components=parts, codes=codes.get(iri, []))
+                for iri, parts in ranked_items]
+
+    def similar(self, iri: str, *, k: int = 10, kind: str | None = None) -> list[Hit]:
+        """Nodes like a stored node, by its own vector."""
+        kinds = [kind] if kind else ["artwork", "iconclass", "sentence"]
+        for candidate in kinds:
+            index = self.index(candidate)
+            if iri in getattr(index, "_row", {}):
+                return [Hit(other, s, notation_from_iri(other)) for other, s in
+                        index.search(np.asarray(index.vector(iri)), k + 1) if other != iri][:k]
+        raise KgartError(f"no stored vector for <{iri}> with {self.encoder.model_id}; run kgart embed")
+
+    def annotated_with(self, notation: str) -> dict[str, list[str]]:
+        """Artworks annotated with a concept or any concept below it → their codes there."""
+        resolved = self.iconclass.resolve(notation)
+        rows = self.store.select(f"""SELECT DISTINCT ?a ?n WHERE {{ ?a a schema:VisualArtwork ; dcterms:subject ?c .
+            ?c skos:notation ?n ; skos:broader* <{resolved.iri}> }}""")
+        out: dict[str, list[str]] = {}
+        for r in rows:
+            out.setdefault(str(r["a"]), []).append(r["n"].value)  # type: ignore[union-attr]
+        return out
+
+
+def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:
+    """Usage counts per notation from ``notation,count`` CSV files (summed over files)."""
+    import csv
+
+    counts: dict[str, float] = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                for row in csv.DictReader(f):
+                    try:
+                        counts[row["notation"].strip()] = counts.get(row["notation"].strip(), 0.0) + float(row["count"])
+                    except (KeyError, ValueError, AttributeError):
+                        continue
+        except OSError as e:
+            raise ConfigError(f"cannot read usage counts {path}: {e.strerror}") from e
+    return counts
+
+
+def priors_from_store(store: Store) -> dict[str, float]:
+    """Usage counts of notations in the loaded collections."""
+    rows = store.select("""SELECT ?n (COUNT(DISTINCT ?a) AS ?count) WHERE { ?a a schema:VisualArtwork ;
+        dcterms:subject ?c . ?c skos:notation ?n } GROUP BY ?n""")
+    return {r["n"].value: float(r["count"].value) for r in rows}  # type: ignore[union-attr]

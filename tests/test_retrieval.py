@@ -1,0 +1,189 @@
+"""Retrieval: blending and subsumption on a hand-built hierarchy whose right answers are known,
+then the real pipeline (MiniLM, the Iconclass slice, the CLI contract)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from kgart.loaders import load_collection, load_iconclass
+
+from kgart.cli import main
+from kgart.evaluation import GoldItem, score
+from kgart.iconclass import Iconclass
+from kgart.notation import notation_iri
+from kgart.retrieval import BlendConfig, ConceptTree, Query, Retriever
+from kgart.store import Store
+
+# A hand-built tree: A has children A1 A2 A3; B has one child B1.
+TREE = {"1": None, "11": "1", "11A": "11", "11A1": "11A", "11A2": "11A", "11A3": "11A", "11H": "11", "11H1": "11H"}
+
+
+class TableEncoder:
+    """Gives each known query text a fixed vector: similarities in these tests are chosen, not learned."""
+
+    model_id = "table"
+    modalities = ("text",)
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        self.table = table
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return np.stack([self.table[t] for t in texts])
+
+    def encode_images(self, images: Sequence[str], batch_size: int = 32) -> None:
+        raise AssertionError("not used")
+
+
+class MatrixIndex:
+    def __init__(self, iris: list[str], matrix: np.ndarray) -> None:
+        self.iris, self.matrix = iris, matrix
+        self._row = {i: n for n, i in enumerate(iris)}
+
+    def search(self, query: np.ndarray, k: int = 10, within=None):  # noqa: ANN001, ANN201
+        rows = range(len(self.iris)) if within is None else [self._row[i] for i in within if i in self._row]
+        scored = sorted(((self.iris[r], float(self.matrix[r] @ query)) for r in rows), key=lambda x: -x[1])
+        return scored[:k]
+
+    def vector(self, iri: str) -> np.ndarray:
+        return self.matrix[self._row[iri]]
+
+
+@pytest.fixture()
+def hand_built() -> Retriever:
+    store = Store()
+    lines = []
+    for child, parent in TREE.items():
+        c = notation_iri(child)
+        lines.append(f"<{c}> a skos:Concept ; skos:notation '{child}' ; skos:prefLabel '{child}'@en .")
+        if parent:
+            lines.append(f"<{c}> skos:broader <{notation_iri(parent)}> .")
+    store.update("INSERT DATA { GRAPH <https://w3id.org/kgart/graph/iconclass> { " + "\n".join(lines) + " } }")
+    iris = [notation_iri(n) for n in TREE]
+    # Concept vectors on a 3-d sphere; the query "q" points at e0.
+    vectors = {"1": [0, 0, 1], "11": [0, 0, 1], "11A": [0.2, 0, 0.98], "11A1": [0.8, 0.6, 0], "11A2": [0.8, -0.6, 0],
+               "11A3": [0.8, 0, 0.6], "11H": [0.0, 1, 0], "11H1": [0.85, 0.53, 0]}
+    matrix = np.array([vectors[n] for n in TREE], dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    index = MatrixIndex(iris, matrix)
+    encoder = TableEncoder({"q": np.array([1, 0, 0], dtype=np.float32)})
+    config = BlendConfig.load().only(["vector"])
+    return Retriever(store, encoder, lambda kind: index, config=config)  # type: ignore[arg-type]
+
+
+def ranked(retriever: Retriever, config: BlendConfig, **kwargs: object) -> list[str]:
+    return [h.notation for h in retriever.search_concepts(Query(text="q"), config=config, labels=False,
+                                                          **kwargs)]  # type: ignore[arg-type]
+
+
+def test_vector_only_ranks_by_cosine(hand_built: Retriever) -> None:
+    assert ranked(hand_built, hand_built.config.only(["vector"]), k=3) == ["11H1", "11A1", "11A2"]
+
+
+def test_children_and_branch_lift_the_parent_whose_children_all_match(hand_built: Retriever) -> None:
+    """11A's three children all match the query; 11H has one good child. With branch support
+    11A rises above 11H and above its own children, which vector alone ranks below 11H1."""
+    config = BlendConfig({"vector": 1.0, "keyword": 0, "children": 0.5, "branch": 1.0, "parent": 0, "prior": 0})
+    result = ranked(hand_built, config, k=8)
+    assert result.index("11A") < result.index("11H")
+    assert result[0] == "11A"
+    hits = hand_built.search_concepts(Query(text="q"), config=config, k=1, labels=False)
+    parts = hits[0].components
+    assert parts["branch"] == pytest.approx(np.mean([0.8, 0.8, 0.8]), abs=1e-6)
+    assert parts["children"] == pytest.approx(0.5 * 0.8, abs=1e-6)
+    assert sum(parts.values()) == pytest.approx(hits[0].score)
+
+
+def test_parent_component_lifts_children_of_a_matching_parent(hand_built: Retriever) -> None:
+    config = BlendConfig({"vector": 0.0, "keyword": 0, "children": 0, "branch": 0, "parent": 1.0, "prior": 0})
+    assert set(ranked(hand_built, config, k=3)) == {"11A1", "11A2", "11A3"}  # parent 11A is closest to q
+
+
+def test_priors_break_ties(hand_built: Retriever) -> None:
+    hand_built._prior_counts = {"11A2": 500.0, "11A1": 1.0}
+    config = BlendConfig({"vector": 1.0, "keyword": 0, "children": 0, "branch": 0, "parent": 0, "prior": 0.1})
+    order = ranked(hand_built, config, k=8)
+    assert order.index("11A2") < order.index("11A1")  # same cosine, the used code first
+
+
+def test_subtree_and_depth_filters(hand_built: Retriever) -> None:
+    config = hand_built.config.only(["vector"])
+    assert ranked(hand_built, config, k=10, under="11A") == ["11A1", "11A2", "11A3", "11A"]
+    assert set(ranked(hand_built, config, k=10, depth=(3, 3))) == {"11A", "11H"}
+
+
+def test_concept_tree_arrays(hand_built: Retriever) -> None:
+    tree = hand_built.tree
+    assert isinstance(tree, ConceptTree)
+    depth = {n: int(d) for n, d in zip(tree.notations, tree.depth, strict=True)}
+    assert depth == {"1": 1, "11": 2, "11A": 3, "11A1": 4, "11A2": 4, "11A3": 4, "11H": 3, "11H1": 4}
+    scores = np.arange(len(tree.iris), dtype=np.float32)
+    best = dict(zip(tree.notations, tree.child_max(scores), strict=True))
+    assert best["11A"] == tree.row[notation_iri("11A3")]
+
+
+def test_metrics_any_gold_code_and_branch() -> None:
+    gold = [GoldItem("1", "t", "", ("11A1", "73D")), GoldItem("2", "t", "", ("25F",))]
+    result = score(gold, [["x", "73D", "11A1"], ["25G3", "25F"]], [1, 2])
+    assert result.recall == {1: 0.0, 2: 100.0}
+    assert result.branch == {1: 0.0, 2: 100.0}  # 25G3 does not share 25F's first four characters; x neither
+    assert result.mrr == pytest.approx(100 * (1 / 2 + 1 / 2) / 2)
+
+
+# -- the real pipeline -----------------------------------------------------------------------
+
+@pytest.fixture()
+def real(tmp_path: Path, slice_dir: Path) -> tuple[Path, Retriever]:
+    from kgart.embeddings.service import open_retriever
+
+    from tests.collection_fixtures import write_collections
+
+    location = tmp_path / "store"
+    store = Store(location)
+    load_iconclass(store, data_dir=slice_dir)
+    files = write_collections(tmp_path / "in")
+    load_collection(store, "rkd", files["rkd_json"])
+    from kgart.embeddings.job import embed
+
+    embed(store, kinds=["iconclass", "artwork"])
+    return location, open_retriever(store)
+
+
+def test_real_search_suggest_subsume(real: tuple[Path, Retriever]) -> None:
+    _, retriever = real
+    assert retriever.search_concepts(Query(text="the crown of thorns"), k=1)[0].notation == \
+        "73D82(CROWN OF THORNS)"
+    assert retriever.suggest(title="Penitent St Jerome in his study", k=3)[0].notation == "11H(JEROME)362"
+    under = retriever.search_items(Query(), "artwork", under="73D")
+    assert [h.iri for h in under] == ["https://w3id.org/kgart/artwork/rkd/198783"]
+    assert under[0].codes == ["73D82(CROWN OF THORNS)"]
+    ranked_items = retriever.search_items(Query(text="Jerome"), "artwork", k=2)
+    assert ranked_items[0].iri == "https://w3id.org/kgart/artwork/rkd/193334"
+    similar = retriever.similar("https://w3id.org/kgart/artwork/rkd/193334", k=1)
+    assert similar[0].iri == "https://w3id.org/kgart/artwork/rkd/198783"
+    assert retriever.keywords is not None
+    assert retriever.keywords.complete("hierony", "iconclass") or retriever.keywords.complete("jero", "iconclass")
+    assert Iconclass(retriever.store).is_loaded
+
+
+def test_cli_suggest_jsonl_contract(real: tuple[Path, Retriever], tmp_path: Path) -> None:
+    location, retriever = real
+    retriever.store.close()
+    lines = [{"id": "a", "title": "Penitent St Jerome in his study"}, {"id": 7, "description": "the crown of thorns"},
+             {"id": "empty"}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--store", str(location), "suggest", "--input", str(path),
+                                       "--format", "jsonl", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["id"] for o in out] == ["a", 7, "empty"]
+    assert out[0]["codes"][0]["notation"] == "11H(JEROME)362"
+    assert set(out[0]["codes"][0]) == {"notation", "score"} and len(out[0]["codes"]) == 3
+    assert out[2]["codes"] == []
+    result = CliRunner().invoke(main, ["--store", str(location), "search", "crown of thorns", "--explain"])
+    assert result.exit_code == 0 and "73D82(CROWN OF THORNS)" in result.output and "vector +" in result.output
