@@ -12,34 +12,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from kgart.loaders.artwork import Artwork, artwork_iri, artwork_triples, check_url, clean, parse_year, sentence_iri
-from kgart.loaders.collection import LoadReport, RecordError, check_length
+from kgart.loaders.collection import BaseLoader, RecordError, check_length
 from kgart.loaders.readers import json_document
 
 from kgart.errors import DataSourceError
 from kgart.rdf import IRI, KGART, OWL, RDF, SCHEMA, XSD, Literal, Triple
-from kgart.store import Store
 
 SOURCE = "artpedia"
 WIKIDATA = "http://www.wikidata.org/entity/"
 SENTENCE_TYPES = ("visual", "contextual")
 
 
-class ArtpediaLoader:
+class ArtpediaLoader(BaseLoader):
     source = SOURCE
 
-    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
-        self.path = path
-        self.report = report
 
-    def preamble(self) -> Iterable[Triple]:
-        return ()
-
-    def epilogue(self) -> Iterable[Triple]:
-        return ()
 
     def records(self) -> Iterator[tuple[str, Any]]:
         document = json_document(self.path)

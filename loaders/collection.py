@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from kgart.errors import DataSourceError, KgartError
@@ -144,6 +145,24 @@ class Loader(Protocol):
     def epilogue(self) -> Iterable[Triple]:
         """Triples known only after every record (materialized notations, say)."""
         ...
+
+
+class BaseLoader:
+    """What most loaders share: the input path and report, and nothing outside the records."""
+
+    source = ""
+    takes_mapping = False
+
+    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
+        self.path = path
+        self.store = store
+        self.report = report
+
+    def preamble(self) -> Iterable[Triple]:
+        return ()
+
+    def epilogue(self) -> Iterable[Triple]:
+        return ()
 
 
 def run_loader(store: Store, loader: Loader, report: LoadReport, *, strict: bool = False,

@@ -43,7 +43,7 @@ from kgart.loaders.artwork import (
     parse_year,
     person_iri,
 )
-from kgart.loaders.collection import DuplicateGuard, IconclassLinker, LoadReport, RecordError, check_length
+from kgart.loaders.collection import BaseLoader, DuplicateGuard, IconclassLinker, LoadReport, RecordError, check_length
 from kgart.loaders.readers import csv_rows, json_lines, parse_json_record, split_codes, split_list
 
 from kgart.errors import DataSourceError
@@ -77,15 +77,13 @@ def check_mapping(mapping: dict[str, Any], where: str) -> dict[str, Any]:
     return mapping
 
 
-class GenericLoader:
+class GenericLoader(BaseLoader):
     source = "csv"
     takes_mapping = True
     default_mapping: dict[str, Any] = {}
 
     def __init__(self, path: Path, store: Store, report: LoadReport, mapping: Path | None = None) -> None:
-        self.path = path
-        self.report = report
-        self.store = store
+        super().__init__(path, store, report)
         given = read_mapping(mapping) if mapping is not None else None
         if given is None and not self.default_mapping:
             raise DataSourceError("a --mapping file is needed to know which column holds what",
@@ -99,8 +97,6 @@ class GenericLoader:
         self.jsonl = path.name.endswith((".jsonl", ".jsonl.gz", ".ndjson"))
         self._checked_columns = False
 
-    def preamble(self) -> Iterable[Triple]:
-        return ()
 
     def epilogue(self) -> Iterable[Triple]:
         return self.codes.materialized() if self.codes else ()

@@ -23,7 +23,7 @@ from typing import Any
 
 import platformdirs
 from kgart.loaders.artwork import Artwork, artwork_triples, clean, date_range, date_text
-from kgart.loaders.collection import IconclassLinker, LoadReport, RecordError
+from kgart.loaders.collection import BaseLoader, IconclassLinker, LoadReport, RecordError
 
 from kgart.errors import DataSourceError
 from kgart.notation import notation_from_iri
@@ -44,18 +44,14 @@ LANGUAGE_NAMES = {"english": "en", "dutch": "nl", "german": "de", "french": "fr"
 CRM = "http://www.cidoc-crm.org/cidoc-crm/"
 
 
-class LinkedArtLoader:
+class LinkedArtLoader(BaseLoader):
     source = SOURCE
 
     def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
-        self.path = path
-        self.store = store
-        self.report = report
+        super().__init__(path, store, report)
         self.scratch = Store()
         self._context: dict[str, Any] | None = None
 
-    def preamble(self) -> Iterable[Triple]:
-        return ()
 
     def records(self) -> Iterator[tuple[str, Any]]:
         files = ([self.path] if self.path.is_file() else

@@ -12,31 +12,26 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kgart.loaders.collection import LoadReport
+from kgart.loaders.collection import BaseLoader, LoadReport
 
 from kgart.errors import DataSourceError
 from kgart.rdf import Triple
 from kgart.store import Store, parse_rdf, rdf_media_type
 
 
-class RdfLoader:
+class RdfLoader(BaseLoader):
     source = "rdf"
 
     def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
         if path.is_dir():
             raise DataSourceError("give one RDF file (for a folder of Linked Art, use linkedart)", path=str(path))
-        self.path = path
+        super().__init__(path, store, report)
         self.media_type = rdf_media_type(path.name)
         if self.media_type is None:
             raise DataSourceError("unknown RDF file type; use .ttl .nt .nq .trig .rdf .owl .jsonld "
                                   "(optionally .gz)", path=str(path))
-        self.report = report
 
-    def preamble(self) -> Iterable[Triple]:
-        return ()
 
-    def epilogue(self) -> Iterable[Triple]:
-        return ()
 
     def records(self) -> Iterator[tuple[str, Any]]:
         yield self.path.name, self.path

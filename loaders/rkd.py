@@ -28,7 +28,7 @@ from kgart.loaders.artwork import (
     parse_year,
     person_iri,
 )
-from kgart.loaders.collection import DuplicateGuard, IconclassLinker, LoadReport, RecordError, check_length
+from kgart.loaders.collection import BaseLoader, DuplicateGuard, IconclassLinker, LoadReport, RecordError, check_length
 from kgart.loaders.readers import csv_rows, json_document, json_lines, parse_json_record, split_codes, split_list
 
 from kgart.errors import DataSourceError
@@ -41,19 +41,16 @@ IMAGE_URL = "https://images.rkd.nl/rkd/thumb/650x650/{}.jpg"
 _DETAILS = re.compile(r"^https?://rkd\.nl/(?:[a-z]{2}/)?explore/images/(\d+)\b")
 
 
-class RkdLoader:
+class RkdLoader(BaseLoader):
     source = SOURCE
 
     def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
-        self.path = path
+        super().__init__(path, store, report)
         self.codes = IconclassLinker(store, report)
-        self.report = report
         self.ids = DuplicateGuard()
         suffixes = "".join(path.suffixes[-2:]).lower()
         self.tabular = suffixes.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz"))
 
-    def preamble(self) -> Iterable[Triple]:
-        return ()
 
     def epilogue(self) -> Iterable[Triple]:
         return self.codes.materialized()

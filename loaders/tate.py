@@ -25,7 +25,7 @@ from kgart.loaders.artwork import (
     parse_year,
     person_iri,
 )
-from kgart.loaders.collection import DuplicateGuard, LoadReport, RecordError, check_length
+from kgart.loaders.collection import BaseLoader, DuplicateGuard, LoadReport, RecordError, check_length
 from kgart.loaders.readers import json_document, json_lines, parse_json_record
 
 from kgart.errors import DataSourceError
@@ -37,13 +37,12 @@ SUBJECT = Namespace(KGART_BASE + "tate/subject/")
 SUBJECT_SCHEME = IRI(KGART_BASE + "tate/subjects")
 
 
-class TateLoader:
+class TateLoader(BaseLoader):
     source = SOURCE
 
     def __init__(self, path: Path, store: Store, report: LoadReport,
                  subjects_dir: Path | None = None) -> None:
-        self.path = path
-        self.report = report
+        super().__init__(path, store, report)
         self.ids = DuplicateGuard()
         self.names: dict[int, str] = {}
         self.levels: dict[int, int] = {}
