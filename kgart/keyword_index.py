@@ -17,6 +17,16 @@ from kgart.rdf import graph_iri
 from kgart.store import Store
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# Words too common to tell labels apart (the languages Iconclass has most text in). Left in,
+# they match most of the index and make a query slow for nothing.
+STOPWORDS = frozenset("""
+a an and are as at be by for from in into is it its of on or the to with without
+de het een en van in op met voor aan bij of te
+der die das ein eine und mit von im zu auf fur
+le la les un une des du et en au aux avec pour sur
+il lo gli uno una e di da del della con per su
+el los las y o
+""".split())
 _SOURCES = {
     # kind -> SPARQL giving ?node ?text (any language) for that kind
     "iconclass": f"""SELECT ?node ?text WHERE {{ GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept ;
@@ -46,9 +56,9 @@ def fts_query(text: str, *, prefix_last: bool = False) -> str:
     """A safe FTS5 query: each word quoted, OR-ed; the last one a prefix for autocomplete.
 
     >>> fts_query('ship "in a" storm*')
-    '"ship" OR "in" OR "a" OR "storm"'
+    '"ship" OR "storm"'
     """
-    words = _TOKEN.findall(fold(text))
+    words = [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
@@ -67,14 +77,15 @@ class KeywordIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5(iri UNINDEXED, kind UNINDEXED, "
-                        "text, tokenize = 'unicode61 remove_diacritics 2')")
+        for kind in _SOURCES:  # one table per kind: a query only walks its own kind's postings
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS docs_{kind} USING fts5(iri UNINDEXED, "
+                            "text, tokenize = 'unicode61 remove_diacritics 2')")
 
     @classmethod
     def for_store(cls, store: Store) -> KeywordIndex:
         """The store's keyword index, rebuilt when the store's graphs changed since it was built."""
         location = store.index_location
-        index = cls(location / "keywords.sqlite" if location is not None else None)
+        index = cls(location / "keywords-v2.sqlite" if location is not None else None)
         stamp = _stamp(store)
         if index.meta("stamp") != stamp:
             index.rebuild(store, stamp)
@@ -86,11 +97,11 @@ class KeywordIndex:
 
     def rebuild(self, store: Store, stamp: str) -> None:
         with self.db:
-            self.db.execute("DELETE FROM docs")
             for kind, query in _SOURCES.items():
                 rows = store.select(query).rows
-                self.db.executemany("INSERT INTO docs (iri, kind, text) VALUES (?, ?, ?)",
-                                    ((str(r["node"]), kind, r["text"].value) for r in rows))  # type: ignore[union-attr]
+                self.db.execute(f"DELETE FROM docs_{kind}")
+                self.db.executemany(f"INSERT INTO docs_{kind} (iri, text) VALUES (?, ?)",
+                                    ((str(r["node"]), r["text"].value) for r in rows))  # type: ignore[union-attr]
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
 
     def search(self, text: str, kind: str, limit: int = 100) -> list[KeywordHit]:
@@ -102,12 +113,13 @@ class KeywordIndex:
         return self._best(fts_query(prefix, prefix_last=True), kind, limit)
 
     def _best(self, query: str, kind: str, limit: int) -> list[KeywordHit]:
-        if not query:
+        if not query or kind not in _SOURCES:
             return []
         # bm25() cannot be aggregated in SQL; a node's best-matching text decides its rank.
+        table = f"docs_{kind}"
         rows = self.db.execute(
-            "SELECT iri, bm25(docs), text FROM docs WHERE docs MATCH ? AND kind = ? ORDER BY bm25(docs) LIMIT ?",
-            (query, kind, limit * 5)).fetchall()
+            f"SELECT iri, bm25({table}), text FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT ?",
+            (query, limit * 2)).fetchall()
         best: dict[str, KeywordHit] = {}
         for iri, score, found in rows:
             if iri not in best:

@@ -206,6 +206,7 @@ class Retriever:
         self._tree: ConceptTree | None = None
         self._prior_counts = priors or {}
         self._prior: np.ndarray | None = None
+        self._concept_matrix: np.ndarray | None = None
 
     # -- building blocks ------------------------------------------------------------
 
@@ -217,6 +218,13 @@ class Retriever:
         if self._tree is None:
             self._tree = ConceptTree(self.iconclass, self.index("iconclass").iris)
         return self._tree
+
+    @property
+    def concept_matrix(self) -> np.ndarray:
+        """The concept vectors in memory (the index keeps them memory-mapped)."""
+        if self._concept_matrix is None:
+            self._concept_matrix = np.ascontiguousarray(self.index("iconclass").matrix, dtype=np.float32)
+        return self._concept_matrix
 
     @property
     def prior(self) -> np.ndarray:
@@ -269,9 +277,8 @@ class Retriever:
         """Blended score of every concept, and each component's contribution."""
         config = config or self.config
         w = config.weights
-        index = self.index("iconclass")
         tree = self.tree
-        sims = np.asarray(index.matrix) @ self.query_vector(query)
+        sims = self.concept_matrix @ self.query_vector(query)
         parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
         if w["keyword"] and self.keywords is not None and query.words:
             keyword = np.zeros_like(sims)
@@ -309,7 +316,12 @@ class Retriever:
         candidates = np.flatnonzero(mask)
         if candidates.size == 0:
             return []
-        order = candidates[np.argsort(-total[candidates], kind="stable")[:k]]
+        values = total[candidates]
+        if candidates.size > k:
+            top = np.argpartition(-values, k - 1)[:k]
+            order = candidates[top[np.argsort(-values[top], kind="stable")]]
+        else:
+            order = candidates[np.argsort(-values, kind="stable")]
         hits = [Hit(tree.iris[r], float(total[r]), tree.notations[r],
                     components={name: float(values[r]) for name, values in parts.items()}) for r in order]
         if labels:
