@@ -530,14 +530,13 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                  ("+ priors (all)", base.only(COMPONENTS))]
     rows = []
     depth = max(cutoffs)
-    for name, config in steps:
-        def suggest_codes(item: Any, c: Any = config) -> list[str]:
+    for name, blend in steps:
+        def suggest_codes(item: Any, c: Any = blend) -> list[str]:
             if not query(item).words:
                 return []
             return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False)]
 
-        scores = evaluate(gold, suggest_codes, cutoffs)
-        rows.append((name, scores))
+        rows.append((name, evaluate(gold, suggest_codes, cutoffs)))
     click.echo(format_table(rows, cutoffs))
     empty = sum(1 for item in gold if not query(item).words)
     click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"

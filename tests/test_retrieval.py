@@ -187,3 +187,22 @@ def test_cli_suggest_jsonl_contract(real: tuple[Path, Retriever], tmp_path: Path
     assert out[2]["codes"] == []
     result = CliRunner().invoke(main, ["--store", str(location), "search", "crown of thorns", "--explain"])
     assert result.exit_code == 0 and "73D82(CROWN OF THORNS)" in result.output and "vector +" in result.output
+
+
+def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
+    location, retriever = real
+    retriever.store.close()
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(x) for x in [
+        {"id": 1, "title": "Penitent St Jerome in his study", "codes": ["11H(JEROME)362"]},
+        {"id": 2, "title": "the crown of thorns", "codes": ["73D82  (CROWN OF THORNS)", "zz"]},
+        {"id": 3, "codes": ["31D111(+89)"]}]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold),
+                                       "--k", "1,3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:3] == ["configuration", "R@1", "R@3"]
+    vector_only = lines[2].split()
+    assert vector_only[:2] == ["vector", "only"] and float(vector_only[2]) == pytest.approx(66.7, abs=0.1)
+    assert "(3 items)" in result.output and "1 item(s) have none of them" in result.output
+    assert "usage priors: none" in result.output
