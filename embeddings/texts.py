@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from kgart.iconclass import Iconclass
+from kgart.notation import notation_from_iri
 from kgart.rdf import IRI, graph_iri
 from kgart.store import SelectResult, Store
 
@@ -91,6 +93,15 @@ def _iconclass_nodes(store: Store, language: str, with_keywords: bool, with_pare
     if with_parent:
         parents = _by_subject(store.select(
             f"SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c skos:broader ?p }} }}"))
+    every = [str(r["c"]) for r in store.select(
+        f"SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept }} }}").rows]
+    missing = [c for c in every if c not in labels]
+    if missing:
+        # No text of its own in this language (a few named forms have none in any):
+        # the label Iconclass composes, from its template or in English.
+        composed = Iconclass(store).labels([notation_from_iri(c) or "" for c in missing], language)
+        for c in missing:
+            labels[c] = [composed[notation_from_iri(c) or ""].text]
     for concept in sorted(labels):
         parent_label = None
         if with_parent and parents.get(concept):

@@ -178,3 +178,20 @@ def test_slow_server_times_out() -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_search_on_both(backend: Store | RemoteStore, slice_dir: Path, tmp_path: Path) -> None:
+    from kgart.embeddings.job import embed
+    from kgart.embeddings.service import open_retriever
+
+    from kgart.retrieval import Query
+    from tests.collection_fixtures import write_collections
+
+    load_iconclass(backend, data_dir=slice_dir)  # type: ignore[arg-type]
+    load_collection(backend, "rkd", write_collections(tmp_path / "in")["rkd_json"])  # type: ignore[arg-type]
+    embed(backend, kinds=["iconclass", "artwork"])  # type: ignore[arg-type]
+    retriever = open_retriever(backend)  # type: ignore[arg-type]
+    assert retriever.search_concepts(Query(text="the crown of thorns"), k=1)[0].notation == "73D82(CROWN OF THORNS)"
+    assert [h.iri for h in retriever.search_items(Query(), "artwork", under="73D")] == [
+        "https://w3id.org/kgart/artwork/rkd/198783"]
+    assert retriever.suggest(title="Penitent St Jerome in his study", k=1)[0].notation == "11H(JEROME)362"
