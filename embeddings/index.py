@@ -181,7 +181,8 @@ _CLASSES = {"exact": ExactIndex, "hnsw": HnswIndex}
 def build_index(backend: str, manifest_fields: dict[str, Any], iris: list[str], matrix: np.ndarray) -> ExactIndex:
     if backend not in _CLASSES:
         raise KgartError(f"unknown index backend {backend!r}; use {' or '.join(BACKENDS)}")
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32).reshape(len(iris), -1)
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    matrix = matrix.reshape(len(iris), -1) if len(iris) else np.zeros((0, 0), dtype=np.float32)
     manifest = Manifest(backend=backend, dimension=int(matrix.shape[1]) if len(iris) else 0, count=len(iris),
                         checksum=_checksum(matrix, iris), **manifest_fields)
     return _CLASSES[backend].build(manifest, iris, matrix)

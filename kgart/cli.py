@@ -546,6 +546,30 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                                                           "loaded collections would include the gold items)"))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--update-token", envvar="KGART_UPDATE_TOKEN",
+              help="Allow SPARQL updates sent with Authorization: Bearer TOKEN [env KGART_UPDATE_TOKEN].")
+@click.option("--allow-service", multiple=True, metavar="HOST", help="Host SPARQL SERVICE may reach; repeatable.")
+@pass_ctx
+@_friendly_errors
+def serve(obj: _Context, host: str, port: int, threads: int, update_token: str | None,
+          allow_service: tuple[str, ...]) -> None:
+    """Serve SPARQL, linked data, the JSON API and the HTML pages (waitress)."""
+    import waitress
+
+    from kgart.web import create_app
+
+    config = obj.config()
+    store = obj.store(config, write=bool(update_token))
+    app = create_app(config, store=store, update_token=update_token, service_allow=list(allow_service))
+    click.echo(f"kgart serving {store!r} on http://{host}:{port}/  (SPARQL: /sparql, "
+               f"Iconclass: /iconclass/, API: /api/openapi.json)")
+    waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=60, ident="kgart")
+
+
 @main.command("settings")
 @pass_ctx
 @_friendly_errors

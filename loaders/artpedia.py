@@ -82,7 +82,10 @@ class ArtpediaLoader(BaseLoader):
             kind = clean(item.get("sentence_type"))
             if kind not in SENTENCE_TYPES:
                 raise RecordError(f"sentence_type must be visual or contextual, found {kind[:20]!r}")
-            entities = [e.get("qid") for e in item.get("entities") or [] if isinstance(e, dict)]
+            links = item.get("entities") or []
+            if not isinstance(links, list):
+                raise RecordError(f"'entities' must be a list, found {type(links).__name__}")
+            entities = [e.get("qid") for e in links if isinstance(e, dict)]
             sentences.append((kind, _sentence_text(where, item.get("text")), entities))
         if sentences:
             # MELArt has no title field; its first sentence names the painting.

@@ -1,1 +1,67 @@
-"""The web layer: SPARQL protocol, linked data, JSON API and HTML UI (Flask)."""
+"""The web layer: SPARQL protocol, linked data, JSON API and HTML pages (Flask).
+
+``create_app(config)`` builds the app; the store and the retriever are attached
+once per process by :class:`KgartServices` and opened lazily, nothing at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from kgart.retrieval import Retriever
+from kgart.settings import Config, load_config
+from kgart.store import Store
+
+
+@dataclass
+class KgartServices:
+    """What the views use: the store, the retriever (built on first use), web settings."""
+
+    config: Config
+    store: Any
+    update_token: str | None = None
+    service_allow: list[str] = field(default_factory=list)
+    _retriever: Retriever | None = None
+
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            from kgart.embeddings.service import open_retriever
+
+            counts = [p.strip() for p in (self.config.usage_counts or "").split(",") if p.strip()]
+            self._retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
+                                             backend=self.config.index_backend,
+                                             blend_config=self.config.blend_config, usage_counts=counts)
+        return self._retriever
+
+
+def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
+               service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024) -> Flask:
+    """The kgart web app over a store (opened from ``config`` when not given)."""
+    from kgart.web import api, errors, ld, sparql
+
+    config = config or load_config()
+    if store is None:
+        from kgart.stores import open_store
+
+        store = open_store(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
+    app.extensions["kgart"] = KgartServices(config, store, update_token, service_allow or [])
+    app.register_blueprint(sparql.sparql_blueprint())
+    app.register_blueprint(ld.ld_blueprint())
+    app.register_blueprint(api.api_blueprint())
+    errors.init_app(app)
+
+    @app.get("/")
+    def home() -> Any:
+        from flask import redirect
+
+        return redirect("/iconclass/")
+
+    return app
+
+
+__all__ = ["KgartServices", "Store", "create_app"]

@@ -1,0 +1,228 @@
+"""The web app: SPARQL protocol matrix, linked data with content negotiation, JSON API, errors;
+then real clients (SPARQLWrapper, rdflib's SPARQLStore) against a real waitress server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from kgart.embeddings.job import embed
+from kgart.loaders import load_collection, load_iconclass
+from kgart.web import create_app
+
+from kgart.settings import load_config
+from kgart.store import Store
+from tests.collection_fixtures import write_collections
+
+SELECT = "SELECT ?n WHERE { ic:73D skos:notation ?n }"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    from tests.iconclass_slice import write_iconclass_slice
+
+    root = tmp_path_factory.mktemp("web")
+    store = Store(root / "store")
+    load_iconclass(store, data_dir=write_iconclass_slice(root / "ic"))
+    files = write_collections(root / "in")
+    load_collection(store, "rkd", files["rkd_json"])
+    load_collection(store, "artpedia", files["artpedia"])
+    embed(store, kinds=["iconclass", "artwork"])
+    config = load_config({"store": str(root / "store")}, env={})
+    return create_app(config, store=store, update_token="s3cret", service_allow=["query.wikidata.org"])
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# -- SPARQL protocol: one test per row of the matrix ------------------------------------------
+
+@pytest.mark.parametrize("accept, media", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"), ("text/tab-separated-values", "text/tab-separated-values"),
+    ("application/json", "application/sparql-results+json"), ("*/*", "application/sparql-results+json"),
+])
+def test_sparql_get_select_formats(client: FlaskClient, accept: str, media: str) -> None:
+    response = client.get("/sparql", query_string={"query": SELECT}, headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == media
+    assert b"73D" in response.data
+
+
+def test_sparql_post_form_and_direct(client: FlaskClient) -> None:
+    form = client.post("/sparql", data={"query": SELECT}, headers={"Accept": "text/csv"})
+    assert form.data.decode().split() == ["n", "73D"]
+    direct = client.post("/sparql", data=SELECT, content_type="application/sparql-query",
+                         headers={"Accept": "application/sparql-results+json"})
+    assert json.loads(direct.data)["results"]["bindings"][0]["n"]["value"] == "73D"
+
+
+@pytest.mark.parametrize("accept, media", [("text/turtle", "text/turtle"), ("application/n-triples", "application/n-triples"),
+                                           ("application/ld+json", "application/ld+json"),
+                                           ("application/rdf+xml", "application/rdf+xml")])
+def test_sparql_construct_formats(client: FlaskClient, accept: str, media: str) -> None:
+    response = client.get("/sparql", query_string={"query": "CONSTRUCT { ic:73D ?p ?o } WHERE { ic:73D ?p ?o }"},
+                          headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == media and len(response.data) > 50
+
+
+def test_sparql_ask_and_syntax_error(client: FlaskClient) -> None:
+    ok = client.get("/sparql", query_string={"query": "ASK { ic:73D a skos:Concept }"})
+    assert json.loads(ok.data)["boolean"] is True
+    bad = client.get("/sparql", query_string={"query": "SELEC x"})
+    assert bad.status_code == 400 and "syntax error" in bad.get_json()["error"]
+
+
+def test_service_description_and_page(client: FlaskClient) -> None:
+    rdf = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert rdf.mimetype == "text/turtle" and b"sd:Service" in rdf.data
+    page = client.get("/sparql", headers={"Accept": "text/html"})
+    assert page.mimetype == "text/html" and b"<textarea" in page.data
+
+
+def test_updates_need_the_token(client: FlaskClient) -> None:
+    update = "INSERT DATA { GRAPH <https://w3id.org/kgart/graph/notes> { <urn:a> <urn:b> 'c' } }"
+    assert client.post("/sparql", data={"update": update}).status_code == 401
+    assert client.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.post("/sparql", data=update, content_type="application/sparql-update",
+                     headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 204
+
+
+def test_service_allow_list(client: FlaskClient) -> None:
+    refused = client.get("/sparql", query_string={
+        "query": "SELECT * WHERE { SERVICE <http://evil.example/sparql> { ?s ?p ?o } }"})
+    assert refused.status_code == 403 and "not allowed" in refused.get_json()["error"]
+
+
+# -- linked data ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, accept, media", [
+    ("/iconclass/73D", "text/turtle", "text/turtle"),
+    ("/iconclass/73D", "application/ld+json", "application/ld+json"),
+    ("/iconclass/73D", "application/rdf+xml", "application/rdf+xml"),
+    ("/iconclass/73D", "application/n-triples", "application/n-triples"),
+    ("/iconclass/73D", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "text/html"),
+    ("/iconclass/73D.ttl", "text/html", "text/turtle"),
+    ("/iconclass/73D.jsonld", "*/*", "application/ld+json"),
+    ("/iconclass/73D.rdf", "*/*", "application/rdf+xml"),
+    ("/iconclass/73D.nt", "*/*", "application/n-triples"),
+    ("/iconclass/31D111%28%2B89%29.ttl", "*/*", "text/turtle"),
+    ("/artwork/rkd/193334", "text/turtle", "text/turtle"),
+    ("/artwork/rkd/193334", "text/html", "text/html"),
+    ("/sentence/artpedia/0/1.jsonld", "*/*", "application/ld+json"),
+])
+def test_dereferencing(client: FlaskClient, path: str, accept: str, media: str) -> None:
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200, response.data[:300]
+    assert response.mimetype == media
+
+
+def test_concept_page_and_key_on_demand(client: FlaskClient) -> None:
+    page = client.get("/iconclass/11H%28JEROME%29362?lang=de", headers={"Accept": "text/html"}).data.decode()
+    assert "der hl. Hieronymus als Büßer in seinem Studierzimmer" in page and "11H(JEROME)36" in page
+    turtle = client.get("/iconclass/31D111%28%2B89%29.ttl").data.decode()
+    assert "nude human being" in turtle and "31D111%28%2B8%29" in turtle
+
+
+def test_ld_errors(client: FlaskClient) -> None:
+    missing = client.get("/iconclass/99Z9", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and missing.mimetype == "text/html" and b"Traceback" not in missing.data
+    assert client.get("/artwork/rkd/nope.ttl").status_code == 404
+
+
+def test_void_and_dump(client: FlaskClient) -> None:
+    void = client.get("/.well-known/void", headers={"Accept": "text/turtle"})
+    assert b"void:sparqlEndpoint" in void.data and b"/dump/rkd.nt.gz" in void.data
+    dump = client.get("/dump/rkd.nt.gz")
+    assert dump.status_code == 200
+    lines = gzip.decompress(dump.data).decode().splitlines()
+    assert len(lines) > 20 and all(line.endswith(" .") for line in lines)
+    assert client.get("/dump/nothing.nt.gz").status_code == 404
+
+
+# -- JSON API ----------------------------------------------------------------------------------------
+
+def test_api_search_suggest_similar(client: FlaskClient) -> None:
+    found = client.get("/api/search", query_string={"q": "the crown of thorns", "k": 3, "explain": "1"}).get_json()
+    assert found["results"][0]["notation"] == "73D82(CROWN OF THORNS)" and "components" in found["results"][0]
+    under = client.get("/api/search", query_string={"target": "artwork", "under": "73D"}).get_json()
+    assert [r["iri"] for r in under["results"]] == ["https://w3id.org/kgart/artwork/rkd/198783"]
+    codes = client.post("/api/suggest", data={"title": "Penitent St Jerome in his study"}).get_json()["codes"]
+    assert codes[0]["notation"] == "11H(JEROME)362"
+    similar = client.get("/api/similar", query_string={"iri": "https://w3id.org/kgart/artwork/rkd/193334"}).get_json()
+    assert similar["results"]
+
+
+def test_api_hierarchy_and_autocomplete(client: FlaskClient) -> None:
+    h = client.get("/api/hierarchy/73D82", query_string={"counts": "1"}).get_json()
+    assert [a["notation"] for a in h["ancestors"]] == ["7", "73", "73D", "73D8"]
+    assert {"notation": "73D82(...)", "label": "single instruments of the Passion (with NAME)", "artworks": 1} in h["children"]
+    done = client.get("/api/autocomplete", query_string={"q": "crown of tho"}).get_json()
+    assert done["results"][0]["notation"] == "73D82(CROWN OF THORNS)"
+
+
+def test_api_errors_are_json(client: FlaskClient) -> None:
+    for path, status in [("/api/search", 400), ("/api/search?q=x&k=0", 400), ("/api/hierarchy/99Z9", 404),
+                         ("/api/similar?iri=urn:nothing", 400), ("/api/nope", 404)]:
+        response = client.get(path)
+        assert response.status_code == status and response.is_json, (path, response.data[:200])
+        assert "error" in response.get_json()
+
+
+def test_openapi_lists_every_api_route(app: Flask, client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    routes = {str(r.rule).replace("<path:notation>", "{notation}") for r in app.url_map.iter_rules()
+              if str(r.rule).startswith("/api/") and r.endpoint != "api.openapi"}
+    assert routes == set(spec["paths"])
+
+
+def test_upload_size_cap(app: Flask) -> None:
+    small = create_app(app.extensions["kgart"].config, store=app.extensions["kgart"].store, max_upload_bytes=1000)
+    response = small.test_client().post("/api/suggest", data={"image": (Path(__file__).open("rb"), "x.png")})
+    assert response.status_code == 413 and response.is_json
+
+
+# -- real clients on a real server ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(app: Flask) -> Iterator[str]:
+    from waitress.server import create_server
+
+    from tests.oxigraph_server import free_port
+
+    port = free_port()
+    httpd = create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.close()
+
+
+def test_sparqlwrapper_client(server: str) -> None:
+    from SPARQLWrapper import JSON, SPARQLWrapper
+
+    client = SPARQLWrapper(f"{server}/sparql")
+    client.setQuery("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+                    "SELECT ?c WHERE { ?c skos:broader+ <http://iconclass.org/73D> }")
+    client.setReturnFormat(JSON)
+    bindings = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+    assert {b["c"]["value"] for b in bindings} >= {"http://iconclass.org/73D82%28CROWN%20OF%20THORNS%29"}
+
+
+def test_rdflib_sparqlstore_client(server: str) -> None:
+    import rdflib
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = rdflib.Graph(store=SPARQLStore(f"{server}/sparql"))
+    rows = list(graph.query("SELECT ?label WHERE { <http://iconclass.org/73D> "
+                            "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label }"))
+    assert [str(r[0]) for r in rows] == ["Passion of Christ"]

@@ -1,0 +1,175 @@
+"""The JSON API under ``/api/``, described by the OpenAPI document at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from kgart.iconclass import Iconclass
+from kgart.retrieval import Query, Retriever
+
+
+def api_blueprint() -> Blueprint:
+    bp = Blueprint("api", __name__, url_prefix="/api")
+    bp.add_url_rule("/openapi.json", view_func=openapi)
+    bp.add_url_rule("/search", view_func=search)
+    bp.add_url_rule("/suggest", view_func=suggest, methods=["GET", "POST"])
+    bp.add_url_rule("/similar", view_func=similar)
+    bp.add_url_rule("/hierarchy/<path:notation>", view_func=hierarchy)
+    bp.add_url_rule("/autocomplete", view_func=autocomplete)
+    return bp
+
+
+def _retriever() -> Retriever:
+    return current_app.extensions["kgart"].retriever()
+
+
+def _int(name: str, default: int, low: int = 1, high: int = 1000) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError as e:
+        raise BadRequest(f"{name} must be an integer") from e
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
+def search() -> Response:
+    text = request.args.get("q", "").strip()
+    target = request.args.get("target", "concept")
+    if target not in ("concept", "artwork", "sentence"):
+        raise BadRequest("target must be concept, artwork or sentence")
+    under = request.args.get("under") or None
+    if not text and not (under and target != "concept"):
+        raise BadRequest("q is required (or under, for artworks)")
+    k = _int("k", 10)
+    explain = request.args.get("explain", "").lower() in ("1", "true", "yes")
+    retriever = _retriever()
+    retriever.language = request.args.get("lang", "en")
+    if target == "concept":
+        hits = retriever.search_concepts(Query(text=text), k=k, under=under)
+    else:
+        hits = retriever.search_items(Query(text=text), target, k=k, under=under,
+                                      graph=request.args.get("graph") or None)
+    return jsonify({"query": text, "target": target, "results": [h.as_dict(explain) for h in hits]})
+
+
+def suggest() -> Response:
+    values = request.form if request.method == "POST" else request.args
+    title, description = values.get("title", ""), values.get("description", "")
+    image = ""
+    upload = request.files.get("image")
+    if upload is not None and upload.filename:
+        import tempfile
+
+        data = upload.read(current_app.config["MAX_CONTENT_LENGTH"] or 10_000_000)
+        with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as f:
+            f.write(data)
+            image = f.name
+    if not (title or description or image):
+        raise BadRequest("give a title, a description or an image")
+    try:
+        hits = _retriever().suggest(title, description, image, k=_int("k", 10))
+    finally:
+        if image:
+            import os
+
+            os.unlink(image)
+    return jsonify({"codes": [{"notation": h.notation, "score": round(h.score, 6)} for h in hits]})
+
+
+def similar() -> Response:
+    iri = request.args.get("iri", "")
+    if not iri:
+        raise BadRequest("iri is required")
+    hits = _retriever().similar(iri, k=_int("k", 10))
+    return jsonify({"iri": iri, "results": [h.as_dict() for h in hits]})
+
+
+def hierarchy(notation: str) -> Response:
+    ic = Iconclass(current_app.extensions["kgart"].store)
+    language = request.args.get("lang", "en")
+    resolved = ic.resolve(notation)
+    labels = ic.labels([*resolved.path, *resolved.children], language)
+    counts = _artwork_counts(ic, resolved.children) if request.args.get("counts") else {}
+    return jsonify({
+        "notation": resolved.canonical, "iri": resolved.iri, "depth": resolved.depth,
+        "label": ic.label(resolved.notation, language).text,
+        "ancestors": [{"notation": n, "label": labels[n].text} for n in resolved.path[:-1]],
+        "children": [{"notation": n, "label": labels[n].text, **({"artworks": counts.get(n, 0)} if counts else {})}
+                     for n in resolved.children],
+    })
+
+
+def _artwork_counts(ic: Iconclass, notations: list[str] | tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for n in notations:
+        iri = ic.resolve(n).iri
+        rows = ic.store.select(f"""SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ ?a a schema:VisualArtwork ;
+            dcterms:subject ?c . ?c skos:broader* <{iri}> }}""").rows
+        out[n] = int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
+    return out
+
+
+def autocomplete() -> Response:
+    prefix = request.args.get("q", "")
+    retriever = _retriever()
+    hits = retriever.keywords.complete(prefix, "iconclass", _int("k", 10)) if retriever.keywords else []
+    from kgart.notation import notation_from_iri
+
+    return jsonify({"q": prefix, "results": [{"notation": notation_from_iri(h.iri), "iri": h.iri, "text": h.text}
+                                             for h in hits]})
+
+
+def openapi() -> Response:
+    return jsonify(OPENAPI)
+
+
+def _param(name: str, description: str, required: bool = False, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+_ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "kgart API", "version": "0.1.0",
+             "description": "Search, code suggestion, similar items and the Iconclass hierarchy."},
+    "paths": {
+        "/api/search": {"get": {"summary": "Search concepts, artworks or sentences", "parameters": [
+            _param("q", "query text"), _param("target", "concept | artwork | sentence",
+                                              schema={"type": "string", "enum": ["concept", "artwork", "sentence"]}),
+            _param("under", "only this Iconclass notation and below (artworks: annotated with them)"),
+            _param("graph", "only items of this source graph"), _param("lang", "label language"),
+            _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+            _param("explain", "include each blend component", schema={"type": "boolean"})],
+            "responses": {"200": {"description": "results"}, "400": _ERROR}}},
+        "/api/suggest": {
+            "get": {"summary": "Iconclass codes for an artwork", "parameters": [
+                _param("title", "title"), _param("description", "description"),
+                _param("k", "number of codes", schema={"type": "integer", "minimum": 1, "maximum": 1000})],
+                "responses": {"200": {"description": "codes"}, "400": _ERROR}},
+            "post": {"summary": "Iconclass codes for an artwork, with an image upload",
+                     "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+                         "title": {"type": "string"}, "description": {"type": "string"},
+                         "image": {"type": "string", "format": "binary"}}}}}},
+                     "responses": {"200": {"description": "codes"}, "400": _ERROR, "413": _ERROR}}},
+        "/api/similar": {"get": {"summary": "Items like a stored one", "parameters": [
+            _param("iri", "the node", required=True),
+            _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000})],
+            "responses": {"200": {"description": "results"}, "400": _ERROR}}},
+        "/api/hierarchy/{notation}": {"get": {"summary": "A concept, its ancestors and children", "parameters": [
+            {"name": "notation", "in": "path", "required": True, "schema": {"type": "string"}},
+            _param("lang", "label language"),
+            _param("counts", "count artworks under each child (subsumption)", schema={"type": "boolean"})],
+            "responses": {"200": {"description": "the concept"}, "404": _ERROR}}},
+        "/api/autocomplete": {"get": {"summary": "Iconclass concepts whose labels start with the words typed",
+                                      "parameters": [_param("q", "the words typed so far", required=True),
+                                                     _param("k", "number of results", schema={"type": "integer"})],
+                                      "responses": {"200": {"description": "concepts"}}}},
+    },
+    "components": {"schemas": {"Error": {"type": "object", "properties": {
+        "error": {"type": "string"}, "status": {"type": "integer"}}}}},
+}

@@ -1,0 +1,47 @@
+"""One error handler: kgart errors to HTTP statuses; JSON for the API and SPARQL, HTML otherwise.
+
+No stack trace ever reaches a client; unexpected errors are logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kgart.errors import ConfigError, DataSourceError, KgartError, NotationError, QueryError, StoreError
+
+log = logging.getLogger("kgart.web")
+STATUS = [(NotationError, 404), (QueryError, 400), (DataSourceError, 400), (ConfigError, 500), (StoreError, 503)]
+
+
+def wants_json() -> bool:
+    path = request.path
+    return path.startswith(("/api", "/sparql")) or path.endswith((".json", ".jsonld")) or \
+        request.accept_mimetypes.best == "application/json"
+
+
+def error_response(status: int, message: str) -> Response:
+    if wants_json():
+        response = jsonify({"error": message, "status": status})
+    else:
+        response = Response(render_template("error.html", status=status, message=message), mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(KgartError)
+    def kgart_error(error: KgartError) -> Response:
+        status = next((code for kind, code in STATUS if isinstance(error, kind)), 400)
+        return error_response(status, str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return error_response(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:  # the one catch-all: log it, say nothing inside
+        log.exception("unexpected error on %s", request.path)
+        return error_response(500, "internal error; the server log has the details")
