@@ -65,7 +65,8 @@ def test_sparql_post_form_and_direct(client: FlaskClient) -> None:
     assert json.loads(direct.data)["results"]["bindings"][0]["n"]["value"] == "73D"
 
 
-@pytest.mark.parametrize("accept, media", [("text/turtle", "text/turtle"), ("application/n-triples", "application/n-triples"),
+@pytest.mark.parametrize("accept, media", [("text/turtle", "text/turtle"),
+                                           ("application/n-triples", "application/n-triples"),
                                            ("application/ld+json", "application/ld+json"),
                                            ("application/rdf+xml", "application/rdf+xml")])
 def test_sparql_construct_formats(client: FlaskClient, accept: str, media: str) -> None:
@@ -165,7 +166,8 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
 def test_api_hierarchy_and_autocomplete(client: FlaskClient) -> None:
     h = client.get("/api/hierarchy/73D82", query_string={"counts": "1"}).get_json()
     assert [a["notation"] for a in h["ancestors"]] == ["7", "73", "73D", "73D8"]
-    assert {"notation": "73D82(...)", "label": "single instruments of the Passion (with NAME)", "artworks": 1} in h["children"]
+    child = {"notation": "73D82(...)", "label": "single instruments of the Passion (with NAME)", "artworks": 1}
+    assert child in h["children"]
     done = client.get("/api/autocomplete", query_string={"q": "crown of tho"}).get_json()
     assert done["results"][0]["notation"] == "73D82(CROWN OF THORNS)"
 

@@ -79,10 +79,12 @@ def iconclass_concept(notation: str) -> Response:
     def html() -> str:
         path = ic.labels(resolved.path, language)
         children = ic.labels(resolved.children, language)
-        return render_template("iconclass.html", top=False, resolved=resolved, label=ic.label(resolved.notation, language),
+        return render_template("iconclass.html", top=False, resolved=resolved,
+                               label=ic.label(resolved.notation, language),
                                path=[(n, path[n].text) for n in resolved.path],
                                children=[(n, children[n].text) for n in resolved.children],
-                               keywords=ic.keywords(resolved.canonical, language) if not resolved.notation.is_compound else [],
+                               keywords=([] if resolved.notation.is_compound
+                                         else ic.keywords(resolved.canonical, language)),
                                language=language, quote=lambda n: quote(n, safe=""))
     return _respond(iri, triples, forced, html)
 

@@ -100,7 +100,8 @@ def _refuse_service(query: str) -> None:
     allowed = set(current_app.extensions["kgart"].service_allow)
     for endpoint in _service_endpoints(parsed.algebra):
         if urlparse(str(endpoint)).hostname not in allowed:
-            raise Forbidden(f"SERVICE <{endpoint}> is not allowed; allowed hosts: {', '.join(sorted(allowed)) or 'none'}")
+            hosts = ", ".join(sorted(allowed)) or "none"
+            raise Forbidden(f"SERVICE <{endpoint}> is not allowed; allowed hosts: {hosts}")
 
 
 def _service_endpoints(node: object) -> list[str]:
