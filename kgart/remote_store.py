@@ -164,7 +164,11 @@ class RemoteStore:
         media, body = self.query_serialized(sparql, "application/n-triples")
         return list(parse_rdf(body, media.split(";")[0], where=self.url))
 
-    def query_serialized(self, sparql: str, media_type: str) -> tuple[str, bytes]:
+    def query_serialized(self, sparql: str, media_type: str, functions: dict[str, Any] | None = None
+                         ) -> tuple[str, bytes]:
+        if functions:
+            raise QueryError("kgart:similarity and kgart:textSimilarity run inside the embedded store only; "
+                             "with a remote store use the kgart:similarTo pattern")
         client = self._wrapper(self.query_url, sparql)
         client.setOnlyConneg(True)
         client.addCustomHttpHeader("Accept", media_type)

@@ -78,6 +78,7 @@ class SelectResult:
 
 
 ProgressCallback = Callable[[int], None]
+Functions = dict[str, Callable[..., Term | None]]
 
 
 class Store:
@@ -190,22 +191,24 @@ class Store:
 
     # -- reading -----------------------------------------------------------------
 
-    def _query(self, sparql: str) -> Any:
+    def _query(self, sparql: str, functions: Functions | None = None) -> Any:
         try:
             # The default graph is the union of all graphs, as users of a multi-source
             # store expect; GRAPH <…> still addresses one source.
-            return self._db.query(sparql, prefixes=_PREFIX_MAP, use_default_graph_as_union=True)
+            return self._db.query(sparql, prefixes=_PREFIX_MAP, use_default_graph_as_union=True,
+                                  custom_functions=_ox_functions(functions) if functions else None)
         except SyntaxError as e:
             raise QueryError(f"SPARQL syntax error: {e}") from e
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
 
-    def select(self, sparql: str) -> SelectResult:
-        """Run a SELECT query. The usual prefixes (skos, schema, kgart, …) are predeclared.
+    def select(self, sparql: str, functions: Functions | None = None) -> SelectResult:
+        """Run a SELECT query. The usual prefixes (skos, schema, kgart, …) are predeclared;
+        ``functions`` adds custom SPARQL functions (IRI → Python callable over kgart terms).
 
         :raises QueryError: on a syntax error, a failed evaluation or a non-SELECT query.
         """
-        result = self._query(sparql)
+        result = self._query(sparql, functions)
         if not isinstance(result, ox.QuerySolutions):
             raise QueryError("expected a SELECT query")
         variables = [v.value for v in result.variables]
@@ -239,13 +242,14 @@ class Store:
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
 
-    def query_serialized(self, sparql: str, media_type: str) -> tuple[str, bytes]:
+    def query_serialized(self, sparql: str, media_type: str, functions: Functions | None = None
+                         ) -> tuple[str, bytes]:
         """Run any query and serialize its result in ``media_type`` (or the closest fit).
 
         Returns the media type actually used and the bytes. SELECT/ASK results go
         to a SPARQL results format, CONSTRUCT/DESCRIBE to an RDF format.
         """
-        result = self._query(sparql)
+        result = self._query(sparql, functions)
         try:
             if isinstance(result, ox.QueryTriples):
                 fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
@@ -399,6 +403,19 @@ class Store:
                 new_db.bulk_load(path=dump, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
                 if not isinstance(g, ox.DefaultGraph):
                     new_db.add_graph(g)
+
+
+def _ox_functions(functions: Functions) -> dict[ox.NamedNode, Callable[..., Any]]:
+    """Custom SPARQL functions over kgart terms, adapted to pyoxigraph's calling convention."""
+    def adapt(fn: Callable[..., Term | None]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            try:
+                result = fn(*(_from_ox(a) for a in args))
+            except (ValueError, TypeError, KeyError, QueryError):
+                return None  # an unbound result, as SPARQL functions do on bad input
+            return _to_ox(result) if result is not None else None
+        return call
+    return {ox.NamedNode(iri): adapt(fn) for iri, fn in functions.items()}
 
 
 @contextmanager

@@ -228,3 +228,52 @@ def test_rdflib_sparqlstore_client(server: str) -> None:
     rows = list(graph.query("SELECT ?label WHERE { <http://iconclass.org/73D> "
                             "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label }"))
     assert [str(r[0]) for r in rows] == ["Passion of Christ"]
+
+
+# -- similarity inside SPARQL ----------------------------------------------------------------------
+
+KNN = """SELECT ?hit ?score ?label WHERE {
+  ?hit kgart:similarTo "the crown of thorns" ; kgart:k 3 ; kgart:score ?score .
+  ?hit skos:prefLabel ?label FILTER(lang(?label) = "en") } ORDER BY DESC(?score)"""
+
+
+def test_knn_pattern_joined_with_the_graph(client: FlaskClient) -> None:
+    data = client.get("/sparql", query_string={"query": KNN}, headers={"Accept": "application/json"}).get_json()
+    rows = data["results"]["bindings"]
+    assert len(rows) == 3
+    assert rows[0]["label"]["value"] == "crown of thorns ~ instruments of the Passion"
+    assert float(rows[0]["score"]["value"]) >= float(rows[1]["score"]["value"])
+
+
+def test_knn_under_and_hierarchy(client: FlaskClient) -> None:
+    query = """SELECT ?hit ?parent WHERE { ?hit kgart:similarTo "Jerome" ; kgart:k 5 ; kgart:under ic:73D .
+               ?hit skos:broader ?parent }"""
+    rows = client.get("/sparql", query_string={"query": query}).get_json()["results"]["bindings"]
+    assert rows and all("73D" in r["hit"]["value"] for r in rows)
+
+
+def test_knn_errors(client: FlaskClient) -> None:
+    bad = client.get("/sparql", query_string={"query": "SELECT ?h WHERE { ?h kgart:similarTo 'x' ; kgart:k 0 }"})
+    assert bad.status_code == 400 and "between 1 and" in bad.get_json()["error"]
+
+
+def test_similarity_functions(client: FlaskClient) -> None:
+    query = """SELECT ?c ?s ?t WHERE { VALUES ?c { ic:73D82 ic:31D111 }
+        BIND(kgart:textSimilarity(?c, "instruments of the Passion") AS ?s)
+        BIND(kgart:similarity(?c, ic:73D8) AS ?t) } ORDER BY DESC(?s)"""
+    rows = client.get("/sparql", query_string={"query": query}).get_json()["results"]["bindings"]
+    assert rows[0]["c"]["value"] == "http://iconclass.org/73D82"
+    assert float(rows[0]["s"]["value"]) > float(rows[1]["s"]["value"])
+    assert -1.0 <= float(rows[0]["t"]["value"]) <= 1.0
+
+
+def test_sparqlwrapper_knn_with_hierarchy(server: str) -> None:
+    from SPARQLWrapper import JSON, SPARQLWrapper
+
+    client = SPARQLWrapper(f"{server}/sparql")
+    client.setQuery("""PREFIX kgart: <https://w3id.org/kgart/ns#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?hit ?score ?parent WHERE { ?hit kgart:similarTo "crown of thorns" ; kgart:k 5 ; kgart:score ?score .
+        ?hit skos:broader+ ?parent . ?parent skos:notation "73D" } ORDER BY DESC(?score)""")
+    client.setReturnFormat(JSON)
+    rows = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
+    assert rows[0]["hit"]["value"] == "http://iconclass.org/73D82%28CROWN%20OF%20THORNS%29"

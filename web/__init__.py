@@ -13,6 +13,7 @@ from flask import Flask
 
 from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
+from kgart.sparql_extensions import KnnRequest, similarity_functions
 from kgart.store import Store
 
 
@@ -25,6 +26,31 @@ class KgartServices:
     update_token: str | None = None
     service_allow: list[str] = field(default_factory=list)
     _retriever: Retriever | None = None
+
+    def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
+        """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
+        from kgart.retrieval import Query
+
+        retriever = self.retriever()
+        if request.target == "concept":
+            hits = retriever.search_concepts(Query(text=request.text), k=request.k, under=request.under,
+                                             labels=False)
+        else:
+            hits = retriever.search_items(Query(text=request.text), request.target, k=request.k,
+                                          under=request.under)
+        return [(h.iri, h.score) for h in hits]
+
+    def similarity_functions(self) -> dict[str, Any]:
+        retriever = self.retriever()
+
+        def vector_of(iri: str) -> Any:
+            for kind in ("iconclass", "artwork", "sentence"):
+                index = retriever.index(kind)
+                if iri in getattr(index, "_row", {}):
+                    return index.vector(iri)
+            return None
+
+        return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
 
     def retriever(self) -> Retriever:
         if self._retriever is None:

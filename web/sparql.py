@@ -19,6 +19,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 
 from kgart.errors import QueryError
 from kgart.rdf import PREFIXES
+from kgart.sparql_extensions import has_knn, rewrite_knn, uses_similarity
 from kgart.store import Store, parse_rdf
 
 SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
@@ -63,8 +64,12 @@ def sparql_endpoint() -> Response:
         return _description()
     _refuse_service(query)
     media = choose(request.accept_mimetypes, RESULT_TYPES + RDF_TYPES)
+    services = current_app.extensions["kgart"]
     try:
-        used, body = store.query_serialized(query, media)
+        if has_knn(query):
+            query = rewrite_knn(query, services.knn)
+        functions = services.similarity_functions() if uses_similarity(query) else None
+        used, body = store.query_serialized(query, media, functions)
     except QueryError as e:
         raise BadRequest(str(e)) from e
     return Response(body, mimetype=used.split(";")[0])
@@ -141,5 +146,15 @@ EXAMPLES = [
     ("Artworks annotated with 73D or anything below it",
      "SELECT ?artwork ?title ?code WHERE {\n  ?artwork a schema:VisualArtwork ; schema:name ?title ;\n"
      "           dcterms:subject ?c .\n  ?c skos:notation ?code ; skos:broader* ic:73D .\n} LIMIT 50"),
+    ("The 10 concepts nearest a text (kNN pattern), with their labels",
+     'SELECT ?hit ?score ?label WHERE {\n  ?hit kgart:similarTo "a ship in a storm" ; kgart:k 10 ;\n'
+     '       kgart:score ?score .\n'
+     '  ?hit skos:prefLabel ?label FILTER(lang(?label) = "en")\n} ORDER BY DESC(?score)'),
+    ("kNN within a branch, joined with the hierarchy",
+     'SELECT ?hit ?score ?parent WHERE {\n  ?hit kgart:similarTo "crown of thorns" ; kgart:k 5 ; kgart:score ?score ;\n'
+     '       kgart:under ic:73D .\n  ?hit skos:broader ?parent .\n} ORDER BY DESC(?score)'),
+    ("Similarity as a function",
+     'SELECT ?c (kgart:textSimilarity(?c, "storm at sea") AS ?s) WHERE {\n  ?c skos:broader ic:26C .\n}'
+     ' ORDER BY DESC(?s)'),
     ("Graphs and their sizes", "SELECT ?g (COUNT(*) AS ?triples) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"),
 ]
