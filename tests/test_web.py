@@ -277,3 +277,21 @@ def test_sparqlwrapper_knn_with_hierarchy(server: str) -> None:
     client.setReturnFormat(JSON)
     rows = client.queryAndConvert()["results"]["bindings"]  # type: ignore[index]
     assert rows[0]["hit"]["value"] == "http://iconclass.org/73D82%28CROWN%20OF%20THORNS%29"
+
+
+# -- HTML pages ----------------------------------------------------------------------------------
+
+def test_search_page(client: FlaskClient) -> None:
+    empty = client.get("/")
+    assert empty.status_code == 200 and b'name="q"' in empty.data and b'type="file"' in empty.data
+    page = client.get("/", query_string={"q": "the crown of thorns"}).data.decode()
+    assert "73D82(CROWN OF THORNS)" in page and 'class="card concept"' in page
+    artworks = client.post("/", data={"q": "Jerome", "target": "artwork"}).data.decode()
+    assert "Penitent St Jerome in his study" in artworks and 'href="/artwork/rkd/193334"' in artworks
+
+
+def test_artwork_page(client: FlaskClient) -> None:
+    page = client.get("/artwork/rkd/193334", headers={"Accept": "text/html"}).data.decode()
+    assert "Penitent St Jerome in his study" in page and "11H(JEROME)362" in page and 'id="similar"' in page
+    sentences = client.get("/artwork/artpedia/0", headers={"Accept": "text/html"}).data.decode()
+    assert "visual" in sentences and "Saint Jerome kneels to the left." in sentences

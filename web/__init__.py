@@ -66,7 +66,7 @@ class KgartServices:
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
                service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024) -> Flask:
     """The kgart web app over a store (opened from ``config`` when not given)."""
-    from kgart.web import api, errors, ld, sparql
+    from kgart.web import api, errors, ld, sparql, ui
 
     config = config or load_config()
     if store is None:
@@ -79,14 +79,8 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(sparql.sparql_blueprint())
     app.register_blueprint(ld.ld_blueprint())
     app.register_blueprint(api.api_blueprint())
+    app.register_blueprint(ui.ui_blueprint())
     errors.init_app(app)
-
-    @app.get("/")
-    def home() -> Any:
-        from flask import redirect
-
-        return redirect("/iconclass/")
-
     return app
 
 

@@ -97,6 +97,10 @@ def kgart_resource(rest: str, kind: str) -> Response:
         raise NotFound(f"no {kind} <{iri}> in this store")
 
     def html() -> str:
+        if kind == "artwork":
+            from kgart.web.ui import artwork_details
+
+            return render_template("artwork.html", **artwork_details(iri))
         return render_template("resource.html", iri=iri, kind=kind, triples=triples)
     return _respond(iri, triples, forced, html)
 
