@@ -584,35 +584,72 @@ def settings_command(obj: _Context) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Set up the store, then exit.")
+@click.option("--no-embed", is_flag=True, help="Skip the embeddings (no search; browsing and SPARQL work).")
 @pass_ctx
 @_friendly_errors
-def demo(obj: _Context) -> None:
-    """Set up a store with Iconclass (from the iconclass package) and show how to query it."""
-    from tqdm import tqdm
+def demo(obj: _Context, host: str, port: int, no_serve: bool, no_embed: bool) -> None:
+    """Load Iconclass (iconclass package) and a sample of the Tate collection, serve them, embed.
 
-    from kgart.iconclass import Iconclass
-    from kgart.loaders import load_iconclass
+    Browsing and SPARQL work at once; search works as soon as the vectors exist.
+    Everything is offline.
+    """
+    from kgart.loaders.demo import prepare_demo_store
 
     config = obj.config()
     store = obj.store(config, write=True)
-    ic = Iconclass(store)
-    if ic.is_loaded:
-        click.echo("Iconclass is already loaded.")
-    else:
-        with tqdm(unit=" triples", unit_scale=True, desc="iconclass", file=sys.stderr,
-                  disable=None) as bar:
-            result = load_iconclass(store, data_dir=config.iconclass_data_dir,
-                                    progress=bar.update)
-        click.echo(f"Loaded Iconclass: {result.report.concepts:,} concepts, "
-                   f"{result.triples:,} triples.")
-    location = store.location or ":memory:"
-    store.close()
-    click.echo(f"\nThe store is at: {location}\n")
-    click.echo("Try:")
-    click.echo(f"  kgart --store '{location}' stats")
-    click.echo(f"  kgart --store '{location}' notation '11H(JEROME)362' --lang de")
-    click.echo(f"  kgart --store '{location}' query 'SELECT ?c ?label WHERE {{ "
-               f"?c skos:broader ic:73D ; skos:prefLabel ?label FILTER(lang(?label) = \"en\") }}'")
+    for line in prepare_demo_store(store, data_dir=config.iconclass_data_dir):
+        click.echo(line)
+    if no_serve:
+        if not no_embed:
+            _demo_embed(store, config, None)
+        click.echo(f"The store is at {store.location or ':memory:'}; serve it with: "
+                   f"kgart --store '{store.location}' serve")
+        return
+    import threading
+
+    import waitress
+
+    from kgart.web import create_app
+
+    app = create_app(config, store=store)
+    server = waitress.create_server(app, host=host, port=port, threads=8, channel_timeout=60, ident="kgart")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://{host}:{port}"
+    click.echo(f"\nkgart is serving on {base}/\n  search:    {base}/\n  Iconclass: {base}/iconclass/\n"
+               f"  SPARQL:    {base}/sparql\n  API:       {base}/api/openapi.json\n")
+    if not no_embed:
+        _demo_embed(store, config, app.extensions["kgart"])
+    click.echo("Ready. Press Ctrl-C to stop.")
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.close()
+
+
+def _demo_embed(store: Any, config: Config, services: Any) -> None:
+    from tqdm import tqdm
+
+    from kgart.embeddings.job import embed as run_embed
+
+    click.echo("Embedding Iconclass concepts and artworks (search becomes available when this ends)…")
+    bar = tqdm(unit=" items", desc="embed", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    try:
+        for report in run_embed(store, model=config.model, kinds=["iconclass", "artwork"], progress=progress):
+            click.echo(report.summary())
+    finally:
+        bar.close()
+    if services is not None:
+        services.reset()
+    click.echo("Search is available.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -131,3 +131,12 @@ def test_cli_against_a_remote_store(runner: CliRunner, oxigraph_server, slice_di
     assert result.output.split() == ["n", "73D"]
     result = runner.invoke(main, ["--store", "http://127.0.0.1:9", "stats"])
     assert result.exit_code == 1 and "cannot reach the SPARQL server" in result.output
+
+
+def test_demo_sets_up_offline(runner: CliRunner, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    code, out = invoke(runner, store, "demo", "--no-serve", "--no-embed")
+    assert code == 0, out
+    assert "Loaded Iconclass: 40,6" in out and "Loaded a sample of the Tate collection (CC0): 286 artworks" in out
+    code, out = invoke(runner, store, "demo", "--no-serve", "--no-embed")
+    assert "already loaded" in out

@@ -295,3 +295,12 @@ def test_artwork_page(client: FlaskClient) -> None:
     assert "Penitent St Jerome in his study" in page and "11H(JEROME)362" in page and 'id="similar"' in page
     sentences = client.get("/artwork/artpedia/0", headers={"Accept": "text/html"}).data.decode()
     assert "visual" in sentences and "Saint Jerome kneels to the left." in sentences
+
+
+def test_iconclass_browser_counts_and_artworks(client: FlaskClient) -> None:
+    page = client.get("/iconclass/73D8", headers={"Accept": "text/html"}).data.decode()
+    assert "73D82" in page and "(1 artwork)" in page
+    page = client.get("/iconclass/73D", headers={"Accept": "text/html"}).data.decode()
+    assert 'href="/artwork/rkd/198783"' in page and "73D82(CROWN OF THORNS)" in page
+    top = client.get("/iconclass/", headers={"Accept": "text/html"}).data.decode()
+    assert 'href="/iconclass/7?lang=en"' in top

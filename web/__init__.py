@@ -52,6 +52,10 @@ class KgartServices:
 
         return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
 
+    def reset(self) -> None:
+        """Forget the retriever, so that new vectors (a finished embedding job) are used."""
+        self._retriever = None
+
     def retriever(self) -> Retriever:
         if self._retriever is None:
             from kgart.embeddings.service import open_retriever

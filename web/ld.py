@@ -21,6 +21,7 @@ from kgart.web.conneg import HTML, RDF_TYPES, choose, split_suffix
 from werkzeug.exceptions import NotFound
 
 from kgart.iconclass import Iconclass
+from kgart.notation import notation_iri
 from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, graph_iri, graph_name
 from kgart.store import Store
 
@@ -79,14 +80,39 @@ def iconclass_concept(notation: str) -> Response:
     def html() -> str:
         path = ic.labels(resolved.path, language)
         children = ic.labels(resolved.children, language)
+        counts = artwork_counts(_store(), [notation_iri(n) for n in resolved.children])
+        below = artworks_below(_store(), resolved.iri)
         return render_template("iconclass.html", top=False, resolved=resolved,
                                label=ic.label(resolved.notation, language),
                                path=[(n, path[n].text) for n in resolved.path],
-                               children=[(n, children[n].text) for n in resolved.children],
+                               children=[(n, children[n].text, counts.get(str(notation_iri(n)), 0))
+                                         for n in resolved.children],
+                               artworks=below,
                                keywords=([] if resolved.notation.is_compound
                                          else ic.keywords(resolved.canonical, language)),
                                language=language, quote=lambda n: quote(n, safe=""))
     return _respond(iri, triples, forced, html)
+
+
+def artwork_counts(store: Store, concepts: list[IRI]) -> dict[str, int]:
+    """Artworks annotated with each concept or anything below it (subsumption), in one query."""
+    if not concepts:
+        return {}
+    values = " ".join(f"<{c}>" for c in concepts[:2000])
+    rows = store.select(f"""SELECT ?c (COUNT(DISTINCT ?a) AS ?n) WHERE {{ VALUES ?c {{ {values} }}
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c }} GROUP BY ?c""").rows
+    return {str(r["c"]): int(r["n"].value) for r in rows}  # type: ignore[union-attr]
+
+
+def artworks_below(store: Store, concept: IRI, limit: int = 24) -> list[dict[str, str]]:
+    """Some artworks annotated with the concept or below it, with the code they carry."""
+    rows = store.select(f"""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {{
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* <{concept}> ; skos:notation ?code .
+        OPTIONAL {{ ?a schema:name ?t }} OPTIONAL {{ ?a schema:image ?img }} }} GROUP BY ?a LIMIT {limit}""").rows
+    from kgart.web.ui import local_path
+
+    return [{"path": local_path(str(r["a"])), "title": r["title"].value if "title" in r else str(r["a"]),  # type: ignore[union-attr]
+             "image": str(r.get("image", "")), "code": r["n"].value if "n" in r else ""} for r in rows]  # type: ignore[union-attr]
 
 
 def kgart_resource(rest: str, kind: str) -> Response:
