@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_STORE ?= var/store
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench lint clean
+.PHONY: install browser test demo bench lint clean
 
 # The virtual environment is rebuilt when the dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -15,7 +15,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-test: install
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium ) \
+	  || echo "could not install chromium: the browser tests will be skipped"; }
+
+test: install browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: install
