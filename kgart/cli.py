@@ -553,10 +553,15 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 @click.option("--update-token", envvar="KGART_UPDATE_TOKEN",
               help="Allow SPARQL updates sent with Authorization: Bearer TOKEN [env KGART_UPDATE_TOKEN].")
 @click.option("--allow-service", multiple=True, metavar="HOST", help="Host SPARQL SERVICE may reach; repeatable.")
+@click.option("--query-timeout", type=float, default=30.0, show_default=True, help="Seconds a SPARQL query may run.")
+@click.option("--max-result-mb", type=float, default=50.0, show_default=True, help="Largest SPARQL result served.")
+@click.option("--cors-origin", multiple=True, metavar="ORIGIN",
+              help="Origin allowed to call /api and /sparql from a browser (e.g. https://example.org); repeatable.")
 @pass_ctx
 @_friendly_errors
 def serve(obj: _Context, host: str, port: int, threads: int, update_token: str | None,
-          allow_service: tuple[str, ...]) -> None:
+          allow_service: tuple[str, ...], query_timeout: float, max_result_mb: float,
+          cors_origin: tuple[str, ...]) -> None:
     """Serve SPARQL, linked data, the JSON API and the HTML pages (waitress)."""
     import waitress
 
@@ -564,7 +569,9 @@ def serve(obj: _Context, host: str, port: int, threads: int, update_token: str |
 
     config = obj.config()
     store = obj.store(config, write=bool(update_token))
-    app = create_app(config, store=store, update_token=update_token, service_allow=list(allow_service))
+    app = create_app(config, store=store, update_token=update_token, service_allow=list(allow_service),
+                     query_timeout=query_timeout, max_result_bytes=int(max_result_mb * 1024 * 1024),
+                     cors_origins=list(cors_origin))
     click.echo(f"kgart serving {store!r} on http://{host}:{port}/  (SPARQL: /sparql, "
                f"Iconclass: /iconclass/, API: /api/openapi.json)")
     waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=60, ident="kgart")

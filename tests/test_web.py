@@ -304,3 +304,20 @@ def test_iconclass_browser_counts_and_artworks(client: FlaskClient) -> None:
     assert 'href="/artwork/rkd/198783"' in page and "73D82(CROWN OF THORNS)" in page
     top = client.get("/iconclass/", headers={"Accept": "text/html"}).data.decode()
     assert 'href="/iconclass/7?lang=en"' in top
+
+
+def test_query_timeout_and_result_cap(app: Flask) -> None:
+    services = app.extensions["kgart"]
+    tight = create_app(services.config, store=services.store, query_timeout=0.001, max_result_bytes=200,
+                       cors_origins=["https://example.org"])
+    client = tight.test_client()
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    response = client.get("/sparql", query_string={"query": slow})
+    assert response.status_code == 503 and "query timeout" in response.get_json()["error"]
+    tight.extensions["kgart"].query_timeout = 30
+    big = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 100"})
+    assert big.status_code == 413 and "LIMIT" in big.get_json()["error"]
+    cors = client.get("/api/openapi.json", headers={"Origin": "https://example.org"})
+    assert cors.headers.get("Access-Control-Allow-Origin") == "https://example.org"
+    other = client.get("/api/openapi.json", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

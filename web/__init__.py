@@ -25,6 +25,8 @@ class KgartServices:
     store: Any
     update_token: str | None = None
     service_allow: list[str] = field(default_factory=list)
+    query_timeout: float = 30.0
+    max_result_bytes: int = 50 * 1024 * 1024
     _retriever: Retriever | None = None
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
@@ -68,8 +70,14 @@ class KgartServices:
 
 
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
-               service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024) -> Flask:
-    """The kgart web app over a store (opened from ``config`` when not given)."""
+               service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024,
+               query_timeout: float = 30.0, max_result_bytes: int = 50 * 1024 * 1024,
+               cors_origins: list[str] | None = None) -> Flask:
+    """The kgart web app over a store (opened from ``config`` when not given).
+
+    ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
+    ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser.
+    """
     from kgart.web import api, errors, ld, sparql, ui
 
     config = config or load_config()
@@ -79,7 +87,12 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
         store = open_store(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
-    app.extensions["kgart"] = KgartServices(config, store, update_token, service_allow or [])
+    app.extensions["kgart"] = KgartServices(config, store, update_token, service_allow or [], query_timeout,
+                                            max_result_bytes)
+    if cors_origins:
+        from flask_cors import CORS
+
+        CORS(app, resources={r"/api/*": {"origins": cors_origins}, r"/sparql": {"origins": cors_origins}})
     app.register_blueprint(sparql.sparql_blueprint())
     app.register_blueprint(ld.ld_blueprint())
     app.register_blueprint(api.api_blueprint())

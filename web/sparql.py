@@ -11,11 +11,14 @@ token is configured and sent as ``Authorization: Bearer …``.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, current_app, render_template, request
 from kgart.web.conneg import RDF_TYPES, RESULT_TYPES, choose
-from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
+from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, ServiceUnavailable, Unauthorized
 
 from kgart.errors import QueryError
 from kgart.rdf import PREFIXES
@@ -69,10 +72,26 @@ def sparql_endpoint() -> Response:
         if has_knn(query):
             query = rewrite_knn(query, services.knn)
         functions = services.similarity_functions() if uses_similarity(query) else None
-        used, body = store.query_serialized(query, media, functions)
+        used, body = _bounded(lambda: store.query_serialized(query, media, functions), services.query_timeout)
     except QueryError as e:
         raise BadRequest(str(e)) from e
+    if len(body) > services.max_result_bytes:
+        raise RequestEntityTooLarge(f"the result is larger than {services.max_result_bytes:,} bytes; "
+                                    "narrow the query or add a LIMIT")
     return Response(body, mimetype=used.split(";")[0])
+
+
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kgart-sparql")
+
+
+def _bounded(run: Callable[[], tuple[str, bytes]], timeout: float) -> tuple[str, bytes]:
+    """Run a query with a time limit. The embedded store cannot cancel a query: past the
+    limit the client gets 503 at once, and the query's thread finishes on its own."""
+    future = _POOL.submit(run)
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout as e:
+        raise ServiceUnavailable(f"the query did not finish within {timeout:g} s (query timeout)") from e
 
 
 def _update(update: str) -> Response:
