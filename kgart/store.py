@@ -537,3 +537,17 @@ def serialize_ntriples(triples: Iterable[Triple]) -> bytes:
     out = ox.serialize((ox.Triple(_to_ox(s), _named_node(p), _to_ox(o))  # type: ignore[arg-type]
                         for s, p, o in triples), format=ox.RdfFormat.N_TRIPLES)
     return out or b""
+
+
+def serialize_triples(triples: Iterable[Triple], media_type: str) -> tuple[str, bytes]:
+    """Triples in an RDF format chosen by media type (N-Triples when unknown): (media type, bytes)."""
+    fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
+    if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
+        fmt = ox.RdfFormat.N_TRIPLES
+    out = ox.serialize((ox.Triple(_to_ox(s), _named_node(p), _to_ox(o))  # type: ignore[arg-type]
+                        for s, p, o in triples), format=fmt, prefixes=_OUTPUT_PREFIXES)
+    return fmt.media_type, out or b""
+
+
+# Iconclass IRIs are written whole: as prefixed names their percent signs need escaping (ic:73D82\%28…).
+_OUTPUT_PREFIXES = {k: v for k, v in _PREFIX_MAP.items() if k != "ic"}

@@ -321,3 +321,8 @@ def test_query_timeout_and_result_cap(app: Flask) -> None:
     assert cors.headers.get("Access-Control-Allow-Origin") == "https://example.org"
     other = client.get("/api/openapi.json", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_concept_page_lists_related_codes(client: FlaskClient) -> None:
+    page = client.get("/iconclass/73D", headers={"Accept": "text/html"}).data.decode()
+    assert 'id="related"' in page and "11H(JEROME)" in page

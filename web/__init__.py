@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from kgart.iconclass import Iconclass
 from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
 from kgart.sparql_extensions import KnnRequest, similarity_functions
@@ -28,6 +29,7 @@ class KgartServices:
     query_timeout: float = 30.0
     max_result_bytes: int = 50 * 1024 * 1024
     _retriever: Retriever | None = None
+    _iconclass: Iconclass | None = None
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
@@ -54,6 +56,13 @@ class KgartServices:
 
         return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
 
+    @property
+    def iconclass(self) -> Iconclass:
+        """One resolver per process: it indexes the whole tree once."""
+        if self._iconclass is None:
+            self._iconclass = Iconclass(self.store)
+        return self._iconclass
+
     def reset(self) -> None:
         """Forget the retriever, so that new vectors (a finished embedding job) are used."""
         self._retriever = None
@@ -66,6 +75,7 @@ class KgartServices:
             self._retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
                                              backend=self.config.index_backend,
                                              blend_config=self.config.blend_config, usage_counts=counts)
+            self._retriever.iconclass = self.iconclass  # share the tree index
         return self._retriever
 
 

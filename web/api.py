@@ -89,7 +89,7 @@ def similar() -> Response:
 
 
 def hierarchy(notation: str) -> Response:
-    ic = Iconclass(current_app.extensions["kgart"].store)
+    ic: Iconclass = current_app.extensions["kgart"].iconclass
     language = request.args.get("lang", "en")
     resolved = ic.resolve(notation)
     labels = ic.labels([*resolved.path, *resolved.children], language)

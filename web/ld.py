@@ -21,9 +21,9 @@ from kgart.web.conneg import HTML, RDF_TYPES, choose, split_suffix
 from werkzeug.exceptions import NotFound
 
 from kgart.iconclass import Iconclass
-from kgart.notation import notation_iri
+from kgart.notation import notation_from_iri, notation_iri
 from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, graph_iri, graph_name
-from kgart.store import Store
+from kgart.store import Store, serialize_triples
 
 HIDDEN = ("https://w3id.org/kgart/ns#embedding",)
 
@@ -52,9 +52,7 @@ def _respond(iri: str, triples: list, forced: str | None, html: callable) -> Res
     media = forced or choose(request.accept_mimetypes, [HTML, *RDF_TYPES])
     if media == HTML:
         return Response(html(), mimetype=HTML)
-    scratch = Store()
-    scratch.add_triples("urn:kgart:describe", triples)
-    used, body = scratch.query_serialized("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", media)
+    used, body = serialize_triples(triples, media)
     response = Response(body, mimetype=used.split(";")[0])
     response.headers["Vary"] = "Accept"
     return response
@@ -66,7 +64,7 @@ def iconclass_top() -> Response:
 
 def iconclass_concept(notation: str) -> Response:
     base, forced = split_suffix(notation)
-    ic = Iconclass(_store())
+    ic: Iconclass = current_app.extensions["kgart"].iconclass
     language = request.args.get("lang", "en")
     if not base:
         tops = [str(i) for i in range(10)]
@@ -81,13 +79,16 @@ def iconclass_concept(notation: str) -> Response:
         path = ic.labels(resolved.path, language)
         children = ic.labels(resolved.children, language)
         counts = artwork_counts(_store(), [notation_iri(n) for n in resolved.children])
+        related_rows = _store().select(f"SELECT ?r WHERE {{ <{resolved.iri}> skos:related ?r }}").rows
+        related = [n for n in (notation_from_iri(str(r["r"])) for r in related_rows) if n]
+        related_labels = ic.labels(related, language)
         below = artworks_below(_store(), resolved.iri)
         return render_template("iconclass.html", top=False, resolved=resolved,
                                label=ic.label(resolved.notation, language),
                                path=[(n, path[n].text) for n in resolved.path],
                                children=[(n, children[n].text, counts.get(str(notation_iri(n)), 0))
                                          for n in resolved.children],
-                               artworks=below,
+                               artworks=below, related=[(n, related_labels[n].text) for n in related],
                                keywords=([] if resolved.notation.is_compound
                                          else ic.keywords(resolved.canonical, language)),
                                language=language, quote=lambda n: quote(n, safe=""))

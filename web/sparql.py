@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, Se
 from kgart.errors import QueryError
 from kgart.rdf import PREFIXES
 from kgart.sparql_extensions import has_knn, rewrite_knn, uses_similarity
-from kgart.store import Store, parse_rdf
+from kgart.store import parse_rdf, serialize_triples
 
 SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix kgart: <https://w3id.org/kgart/ns#> .
@@ -152,9 +152,7 @@ def _description() -> Response:
                                         update=", sd:SPARQL11Update" if settings.update_token else "")
     if media == "text/turtle":
         return Response(turtle, mimetype=media)
-    scratch = Store()  # re-serialize the description in the format asked for
-    scratch.add_triples("urn:kgart:sd", list(parse_rdf(turtle.encode(), "text/turtle")))
-    used, body = scratch.query_serialized("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", media)
+    used, body = serialize_triples(parse_rdf(turtle.encode(), "text/turtle"), media)
     return Response(body, mimetype=used.split(";")[0])
 
 
