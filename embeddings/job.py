@@ -36,6 +36,7 @@ KIND_PATTERNS = {
     "iconclass": f"GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept }}",
     "artwork": "?node a schema:VisualArtwork",
     "sentence": "?node a kgart:Sentence",
+    "tate": "?node skos:inScheme <https://w3id.org/kgart/tate/subjects>",
 }
 
 

@@ -16,7 +16,8 @@ from kgart.notation import notation_from_iri
 from kgart.rdf import IRI, graph_iri
 from kgart.store import SelectResult, Store
 
-KINDS = ("iconclass", "artwork", "sentence")
+KINDS = ("iconclass", "artwork", "sentence", "tate")
+TATE_SCHEME = "https://w3id.org/kgart/tate/subjects"
 MAX_KEYWORDS = 8
 
 
@@ -61,6 +62,11 @@ def artwork_text(titles: list[str], description: str = "") -> str:
     return text
 
 
+def subject_text(label: str) -> str:
+    """A Tate subject term: its name (``man, old``)."""
+    return label
+
+
 def sentence_text(text: str) -> str:
     """An Artpedia sentence: the sentence itself."""
     return text
@@ -73,6 +79,11 @@ def read_nodes(store: Store, kind: str, *, language: str = "en", with_keywords: 
         yield from _iconclass_nodes(store, language, with_keywords, with_parent)
     elif kind == "artwork":
         yield from _artwork_nodes(store)
+    elif kind == "tate":
+        rows = store.select(f"""SELECT ?c ?l WHERE {{ ?c skos:inScheme <{TATE_SCHEME}> ; skos:prefLabel ?l }}
+                                ORDER BY ?c""")
+        for r in rows:
+            yield NodeInput(r["c"], "tate", subject_text(r["l"].value))  # type: ignore[arg-type,union-attr]
     elif kind == "sentence":
         rows = store.select("SELECT ?s ?t WHERE { ?s a kgart:Sentence ; schema:text ?t } ORDER BY ?s")
         for r in rows:

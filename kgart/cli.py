@@ -317,7 +317,8 @@ def query(obj: _Context, sparql: str, fmt: str) -> None:
 
 @main.command()
 @click.option("--model", metavar="M", help="Encoder (see `kgart settings`; default minilm) [env KGART_MODEL].")
-@click.option("--kind", "kinds", type=click.Choice(["iconclass", "artwork", "sentence", "all"]), multiple=True,
+@click.option("--kind", "kinds", type=click.Choice(["iconclass", "artwork", "sentence", "tate", "all"]),
+              multiple=True,
               default=["iconclass"], show_default=True, help="Which nodes to embed; repeatable.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 4096), help="Batch size [env KGART_BATCH_SIZE].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where the model runs [env KGART_DEVICE].")
@@ -438,10 +439,12 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="Show each blend component's contribution (table only).")
+@click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True,
+              help="Suggest Iconclass codes, or Tate subjects (their ids as notations; kgart embed --kind tate).")
 @pass_ctx
 @_friendly_errors
 def suggest(obj: _Context, title: str, description: str, image: str, input_file: str | None, k: int, fmt: str,
-            explain: bool) -> None:
+            explain: bool, scheme: str) -> None:
     """Suggest Iconclass codes for one artwork, or for each line of --input.
 
     --format jsonl writes one line per artwork, in input order:
@@ -451,17 +454,26 @@ def suggest(obj: _Context, title: str, description: str, image: str, input_file:
     items = _suggest_inputs(input_file) if input_file else [("1", title, description, image)]
     for item_id, t, d, img in items:
         # An item with nothing to go on gets no codes (and keeps its line in the output).
-        hits = retriever.suggest(t, d, img, k=k) if (t.strip() or d.strip() or img.strip()) else []
+        hits = retriever.suggest(t, d, img, k=k, scheme=scheme) if (t.strip() or d.strip() or img.strip()) else []
         if fmt == "jsonl":
             click.echo(json.dumps({"id": item_id, "codes": [{"notation": h.notation, "score": round(h.score, 6)}
                                                           for h in hits]}, ensure_ascii=False))
         else:
             if input_file:
                 click.echo(f"# {item_id}: {t}")
-            labels = retriever.iconclass.labels([h.notation for h in hits], "en")
-            for h in hits:
-                h.label = labels[h.notation].text
+            if scheme == "iconclass":
+                labels = retriever.iconclass.labels([h.notation for h in hits], "en")
+                for h in hits:
+                    h.label = labels[h.notation].text
             _print_hits(hits, "table", explain)
+
+
+def _tate_branch(store: Any) -> Any:
+    """For Tate subjects, a code's branch is its level-1 parent (ids are not hierarchical)."""
+    rows = store.select("""SELECT ?n ?pn WHERE { ?c skos:inScheme <https://w3id.org/kgart/tate/subjects> ;
+        skos:notation ?n ; skos:broader/skos:notation ?pn }""").rows
+    parent = {r["n"].value: r["pn"].value for r in rows}
+    return lambda code: parent.get(code, code)
 
 
 def _suggest_inputs(path: str) -> list[tuple[Any, str, str, str]]:
@@ -495,15 +507,20 @@ def eval_group() -> None:
 @click.option("--no-ablation", is_flag=True, help="Only the configured blend, not each component.")
 @click.option("--fields", default="title,description", show_default=True,
               help="Which fields of each item make the query: title, description, keywords.")
+@click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True,
+              help="tate: --input is Tate records (JSON Lines, .gz too); gold = each record's subject terms.")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True,
+              help="With --scheme tate: how many records (with subjects) to evaluate.")
 @pass_ctx
 @_friendly_errors
-def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str) -> None:
+def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str, scheme: str,
+                 limit: int) -> None:
     """R@K, branch@K and MRR of code suggestion, with the ablation per component."""
-    from kgart.evaluation import evaluate, format_table, read_gold
+    from kgart.evaluation import evaluate, format_table, read_gold, read_tate_gold
     from kgart.retrieval import COMPONENTS
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
-    gold = read_gold(input_file)
+    gold = read_tate_gold(input_file, limit) if scheme == "tate" else read_gold(input_file)
     if not gold:
         raise click.ClickException(f"no items with gold codes in {input_file}")
     chosen = [f.strip() for f in fields.split(",") if f.strip()]
@@ -530,13 +547,15 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                  ("+ priors (all)", base.only(COMPONENTS))]
     rows = []
     depth = max(cutoffs)
+    branch_of = _tate_branch(obj.store(config)) if scheme == "tate" else (lambda code: code[:4])
     for name, blend in steps:
         def suggest_codes(item: Any, c: Any = blend) -> list[str]:
             if not query(item).words:
                 return []
-            return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False)]
+            return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False,
+                                                                  scheme=scheme)]
 
-        rows.append((name, evaluate(gold, suggest_codes, cutoffs)))
+        rows.append((name, evaluate(gold, suggest_codes, cutoffs, branch_of)))
     click.echo(format_table(rows, cutoffs))
     empty = sum(1 for item in gold if not query(item).words)
     click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"

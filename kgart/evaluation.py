@@ -76,28 +76,66 @@ class Scores:
 
 
 def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequence[int],
-          branch_chars: int = 4) -> Scores:
-    """R@K, branch@K (a top-K code shares a gold code's first ``branch_chars`` characters) and MRR, in %."""
+          branch_of: Callable[[str], str] = lambda code: code[:4]) -> Scores:
+    """R@K, branch@K (a top-K code in a gold code's branch: for Iconclass, the same first
+    four characters) and MRR, in %."""
     recall = {k: 0 for k in ks}
     branch = {k: 0 for k in ks}
     reciprocal = 0.0
     for item, codes in zip(gold, ranked, strict=True):
         gold_codes = set(item.codes)
-        prefixes = {c[:branch_chars] for c in gold_codes}
+        prefixes = {branch_of(c) for c in gold_codes}
         first = next((i for i, c in enumerate(codes) if c in gold_codes), None)
         if first is not None:
             reciprocal += 1.0 / (first + 1)
         for k in ks:
             top = codes[:k]
             recall[k] += any(c in gold_codes for c in top)
-            branch[k] += any(c[:branch_chars] in prefixes for c in top)
+            branch[k] += any(branch_of(c) in prefixes for c in top)
     n = max(1, len(gold))
     return Scores({k: 100 * v / n for k, v in recall.items()}, {k: 100 * v / n for k, v in branch.items()},
                   100 * reciprocal / n, len(gold))
 
 
-def evaluate(gold: Sequence[GoldItem], suggest: Callable[[GoldItem], list[str]], ks: Sequence[int]) -> Scores:
-    return score(gold, [suggest(item) for item in gold], ks)
+def evaluate(gold: Sequence[GoldItem], suggest: Callable[[GoldItem], list[str]], ks: Sequence[int],
+             branch_of: Callable[[str], str] = lambda code: code[:4]) -> Scores:
+    return score(gold, [suggest(item) for item in gold], ks, branch_of)
+
+
+def read_tate_gold(path: str | Path, limit: int = 1000) -> list[GoldItem]:
+    """Tate records (JSON Lines, ``.gz`` too) as gold: the title, and the record's deepest subject terms."""
+    import gzip
+    from itertools import islice
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    items: list[GoldItem] = []
+    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        for number, line in enumerate(islice(f, limit * 5), start=1):
+            if len(items) >= limit:
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataSourceError(f"malformed JSON: {e.msg}", path=str(path), line=number) from e
+            leaves = _leaf_subjects(record.get("subjects"))
+            if leaves and record.get("title"):
+                items.append(GoldItem(str(record.get("acno", number)), str(record["title"]), "", tuple(leaves)))
+    return items
+
+
+def _leaf_subjects(tree: object) -> list[str]:
+    leaves: list[str] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        children = node.get("children")
+        if isinstance(children, list) and children:
+            stack.extend(children)
+        elif "id" in node and node is not tree:
+            leaves.append(str(node["id"]))
+    return sorted(set(leaves))
 
 
 def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:

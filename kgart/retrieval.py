@@ -39,6 +39,7 @@ from kgart.rdf import graph_iri
 from kgart.store import Store
 
 COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior")
+SCHEMES = {"iconclass": "http://iconclass.org/", "tate": "https://w3id.org/kgart/tate/subjects"}
 TARGETS = ("concept", "artwork", "sentence")
 
 
@@ -141,19 +142,18 @@ class Query:
 
 
 class ConceptTree:
-    """The Iconclass tree as arrays aligned with the concept index rows."""
+    """A concept tree as arrays aligned with the rows of its concept index."""
 
-    def __init__(self, iconclass: Iconclass, iris: Sequence[str]) -> None:
+    def __init__(self, iris: Sequence[str], parent_of: dict[str, str], notations: Sequence[str]) -> None:
         self.iris = list(iris)
         self.row = {iri: i for i, iri in enumerate(self.iris)}
         n = len(self.iris)
-        self.notations = [notation_from_iri(i) or "" for i in self.iris]
+        self.notations = list(notations)
         parent = np.full(n, -1, dtype=np.int64)
-        parents = iconclass._parents  # the resolver's index of the materialized tree
-        for i, notation in enumerate(self.notations):
-            above = parents.get(notation) or []
-            if above:
-                parent[i] = self.row.get(notation_iri(primary_parent(notation, above)), -1)
+        for i, iri in enumerate(self.iris):
+            above = parent_of.get(iri)
+            if above is not None:
+                parent[i] = self.row.get(above, -1)
         self.parent = parent
         order = np.argsort(parent, kind="stable")
         order = order[parent[order] >= 0]
@@ -169,6 +169,24 @@ class ConceptTree:
                 j = parent[j]
             depth[i] = d
         self.depth = depth
+
+    @classmethod
+    def for_iconclass(cls, iconclass: Iconclass, iris: Sequence[str]) -> ConceptTree:
+        """Iconclass's polyhierarchy reduced to each concept's primary parent."""
+        notations = [notation_from_iri(i) or "" for i in iris]
+        parents = iconclass._parents  # the resolver's index of the materialized tree
+        parent_of = {iri: str(notation_iri(primary_parent(n, parents[n])))
+                     for iri, n in zip(iris, notations, strict=True) if parents.get(n)}
+        return cls(iris, parent_of, notations)
+
+    @classmethod
+    def for_scheme(cls, store: Store, scheme: str, iris: Sequence[str]) -> ConceptTree:
+        """Any SKOS scheme in the store (its concepts' skos:broader and skos:notation)."""
+        rows = store.select(f"""SELECT ?c ?p ?n WHERE {{ ?c skos:inScheme <{scheme}> .
+            OPTIONAL {{ ?c skos:broader ?p }} OPTIONAL {{ ?c skos:notation ?n }} }}""").rows
+        parent_of = {str(r["c"]): str(r["p"]) for r in rows if "p" in r}
+        notation = {str(r["c"]): r["n"].value for r in rows if "n" in r}  # type: ignore[union-attr]
+        return cls(iris, parent_of, [notation.get(i, i) for i in iris])
 
     def child_max(self, scores: np.ndarray) -> np.ndarray:
         out = np.zeros_like(scores)
@@ -203,10 +221,10 @@ class Retriever:
         self.keywords = keywords
         self.config = config or BlendConfig.load()
         self.language = language
-        self._tree: ConceptTree | None = None
+        self._trees: dict[str, ConceptTree] = {}
+        self._matrices: dict[str, np.ndarray] = {}
         self._prior_counts = priors or {}
         self._prior: np.ndarray | None = None
-        self._concept_matrix: np.ndarray | None = None
 
     # -- building blocks ------------------------------------------------------------
 
@@ -215,16 +233,20 @@ class Retriever:
 
     @property
     def tree(self) -> ConceptTree:
-        if self._tree is None:
-            self._tree = ConceptTree(self.iconclass, self.index("iconclass").iris)
-        return self._tree
+        return self.scheme_tree("iconclass")
 
-    @property
-    def concept_matrix(self) -> np.ndarray:
+    def scheme_tree(self, scheme: str) -> ConceptTree:
+        if scheme not in self._trees:
+            iris = self.index(scheme).iris
+            self._trees[scheme] = (ConceptTree.for_iconclass(self.iconclass, iris) if scheme == "iconclass"
+                                   else ConceptTree.for_scheme(self.store, SCHEMES[scheme], iris))
+        return self._trees[scheme]
+
+    def concept_matrix(self, scheme: str = "iconclass") -> np.ndarray:
         """The concept vectors in memory (the index keeps them memory-mapped)."""
-        if self._concept_matrix is None:
-            self._concept_matrix = np.ascontiguousarray(self.index("iconclass").matrix, dtype=np.float32)
-        return self._concept_matrix
+        if scheme not in self._matrices:
+            self._matrices[scheme] = np.ascontiguousarray(self.index(scheme).matrix, dtype=np.float32)
+        return self._matrices[scheme]
 
     @property
     def prior(self) -> np.ndarray:
@@ -272,17 +294,17 @@ class Retriever:
 
     # -- concepts --------------------------------------------------------------------
 
-    def concept_scores(self, query: Query, config: BlendConfig | None = None
+    def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass"
                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Blended score of every concept, and each component's contribution."""
+        """Blended score of every concept of a scheme, and each component's contribution."""
         config = config or self.config
         w = config.weights
-        tree = self.tree
-        sims = self.concept_matrix @ self.query_vector(query)
+        tree = self.scheme_tree(scheme)
+        sims = self.concept_matrix(scheme) @ self.query_vector(query)
         parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
         if w["keyword"] and self.keywords is not None and query.words:
             keyword = np.zeros_like(sims)
-            hits = self.keywords.search(query.words, "iconclass", config.keyword_candidates)
+            hits = self.keywords.search(query.words, scheme, config.keyword_candidates)
             if hits:
                 best = max(h.score for h in hits) or 1.0
                 for h in hits:
@@ -296,18 +318,21 @@ class Retriever:
             parts["branch"] = w["branch"] * tree.child_mean(sims)
         if w["parent"]:
             parts["parent"] = w["parent"] * tree.parent_score(sims)
-        if w["prior"] and self._prior_counts:
+        if w["prior"] and self._prior_counts and scheme == "iconclass":
             parts["prior"] = w["prior"] * self.prior
         total = np.sum(list(parts.values()), axis=0)
         return total, parts
 
     def search_concepts(self, query: Query, *, k: int = 10, under: str | None = None,
                         depth: tuple[int, int] | None = None, config: BlendConfig | None = None,
-                        labels: bool = True) -> list[Hit]:
-        total, parts = self.concept_scores(query, config)
-        tree = self.tree
+                        labels: bool = True, scheme: str = "iconclass") -> list[Hit]:
+        """Concepts of a scheme (``iconclass``, or ``tate`` subjects), best first."""
+        if scheme not in SCHEMES:
+            raise KgartError(f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+        total, parts = self.concept_scores(query, config, scheme)
+        tree = self.scheme_tree(scheme)
         mask = np.ones(len(total), dtype=bool)
-        if under:
+        if under and scheme == "iconclass":
             allowed = {notation_iri(n) for n in [str(self.iconclass.resolve(under).notation),
                                                  *self.iconclass.descendants(under)]}
             mask &= np.fromiter((iri in allowed for iri in tree.iris), dtype=bool, count=len(tree.iris))
@@ -324,17 +349,23 @@ class Retriever:
             order = candidates[np.argsort(-values, kind="stable")]
         hits = [Hit(tree.iris[r], float(total[r]), tree.notations[r],
                     components={name: float(values[r]) for name, values in parts.items()}) for r in order]
-        if labels:
+        if labels and scheme == "iconclass":
             found = self.iconclass.labels([h.notation for h in hits if h.notation], self.language)
             for h in hits:
                 h.label = found[h.notation].text if h.notation in found else None
+        elif labels and hits:
+            iri_list = " ".join(f"<{h.iri}>" for h in hits)
+            names = {str(r["c"]): r["l"].value for r in self.store.select(  # type: ignore[union-attr]
+                f"SELECT ?c ?l WHERE {{ VALUES ?c {{ {iri_list} }} ?c skos:prefLabel ?l }}").rows}
+            for h in hits:
+                h.label = names.get(h.iri)
         return hits
 
     def suggest(self, title: str = "", description: str = "", image: str = "", *, k: int = 10,
-                config: BlendConfig | None = None) -> list[Hit]:
-        """Iconclass codes for one artwork, best first."""
+                config: BlendConfig | None = None, scheme: str = "iconclass") -> list[Hit]:
+        """Codes for one artwork (Iconclass, or Tate subjects), best first."""
         return self.search_concepts(Query(title=title, description=description, image=image), k=k,
-                                    config=config, labels=False)
+                                    config=config, labels=False, scheme=scheme)
 
     # -- artworks and sentences --------------------------------------------------------
 

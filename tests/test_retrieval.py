@@ -206,3 +206,30 @@ def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
     assert vector_only[:2] == ["vector", "only"] and float(vector_only[2]) == pytest.approx(66.7, abs=0.1)
     assert "(3 items)" in result.output and "1 item(s) have none of them" in result.output
     assert "usage priors: none" in result.output
+
+
+def test_tate_scheme_suggest_and_eval(tmp_path: Path, slice_dir: Path) -> None:
+    import gzip
+
+    from kgart.embeddings.job import embed
+
+    from tests.collection_fixtures import TATE_RECORDS, write_collections
+
+    location = tmp_path / "store"
+    store = Store(location)
+    load_iconclass(store, data_dir=slice_dir)
+    files = write_collections(tmp_path / "in")
+    load_collection(store, "tate", files["tate"])
+    embed(store, kinds=["tate"])
+    store.close()
+    runner = CliRunner()
+    result = runner.invoke(main, ["--store", str(location), "suggest", "--scheme", "tate", "--title", "the sea",
+                                  "--format", "jsonl", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["codes"][0]["notation"] == "2199"  # "sea"
+    records = tmp_path / "gold.jsonl.gz"
+    records.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in TATE_RECORDS).encode()))
+    result = runner.invoke(main, ["--store", str(location), "eval", "suggest", "--scheme", "tate",
+                                  "--input", str(records), "--k", "1,3"])
+    assert result.exit_code == 0, result.output
+    assert "(2 items)" in result.output and "+ priors (all)" in result.output
