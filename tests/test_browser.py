@@ -53,16 +53,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def clip_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The same site with a small randomly initialised open_clip model: image queries run end to end
     (their ranking means nothing: the weights are random)."""
-    import json
+    from tests.tiny_clip import register_tiny_clip
 
-    import open_clip
-
-    folder = tmp_path_factory.mktemp("clip-config")
-    config = {"embed_dim": 32,
-              "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
-              "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
-    (folder / "kgart-tiny-browser.json").write_text(json.dumps(config))
-    open_clip.add_model_config(folder)
+    register_tiny_clip(tmp_path_factory.mktemp("clip-config"), "kgart-tiny-browser")
     url, server = start_site(tmp_path_factory.mktemp("browser-clip"), "clip:kgart-tiny-browser")
     yield url
     server.close()  # type: ignore[attr-defined]

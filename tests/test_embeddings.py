@@ -27,6 +27,7 @@ from kgart.loaders import load_iconclass
 from kgart.rdf import graph_iri
 from kgart.store import Store
 from tests.iconclass_slice import TEXTS
+from tests.tiny_clip import register_tiny_clip
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -39,14 +40,7 @@ def minilm():  # noqa: ANN201 - an Encoder
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> OpenClipEncoder:
     """A small randomly initialised open_clip model: exercises the code path, says nothing of quality."""
-    import open_clip
-
-    folder = tmp_path_factory.mktemp("clip-config")
-    config = {"embed_dim": 32,
-              "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 16, "head_width": 32},
-              "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2}}
-    (folder / "kgart-tiny-test.json").write_text(json.dumps(config))
-    open_clip.add_model_config(folder)
+    register_tiny_clip(tmp_path_factory.mktemp("clip-config"), "kgart-tiny-test")
     return OpenClipEncoder("kgart-tiny-test", None, device="cpu")
 
 
