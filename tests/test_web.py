@@ -326,3 +326,12 @@ def test_query_timeout_and_result_cap(app: Flask) -> None:
 def test_concept_page_lists_related_codes(client: FlaskClient) -> None:
     page = client.get("/iconclass/73D", headers={"Accept": "text/html"}).data.decode()
     assert 'id="related"' in page and "11H(JEROME)" in page
+
+
+def test_any_resource_by_iri(client: FlaskClient) -> None:
+    page = client.get("/resource", query_string={"iri": "https://w3id.org/kgart/artwork/rkd/193334"},
+                      headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Penitent St Jerome in his study" in page.data.decode()
+    turtle = client.get("/resource", query_string={"iri": "http://iconclass.org/73D", "format": "ttl"})
+    assert turtle.mimetype == "text/turtle" and b"Passion" in turtle.data
+    assert client.get("/resource", query_string={"iri": "urn:nothing"}).status_code == 404

@@ -34,6 +34,7 @@ def ld_blueprint() -> Blueprint:
     bp.add_url_rule("/iconclass/<path:notation>", view_func=iconclass_concept)
     bp.add_url_rule("/artwork/<path:rest>", view_func=kgart_resource, defaults={"kind": "artwork"})
     bp.add_url_rule("/sentence/<path:rest>", view_func=kgart_resource, defaults={"kind": "sentence"})
+    bp.add_url_rule("/resource", view_func=any_resource)
     bp.add_url_rule("/.well-known/void", view_func=void)
     bp.add_url_rule("/dump/<name>.nt.gz", view_func=dump)
     return bp
@@ -122,6 +123,26 @@ def kgart_resource(rest: str, kind: str) -> Response:
     triples = describe(_store(), iri)
     if not triples:
         raise NotFound(f"no {kind} <{iri}> in this store")
+
+    def html() -> str:
+        if kind == "artwork":
+            from kgart.web.ui import artwork_details
+
+            return render_template("artwork.html", **artwork_details(iri))
+        return render_template("resource.html", iri=iri, kind=kind, triples=triples)
+    return _respond(iri, triples, forced, html)
+
+
+def any_resource() -> Response:
+    """Any node the store holds, by its IRI (``/resource?iri=…``): for artworks that keep
+    their own IRIs (Linked Art) and anything else loaded as RDF."""
+    iri = request.args.get("iri", "")
+    forced = {"ttl": "text/turtle", "jsonld": "application/ld+json", "rdf": "application/rdf+xml",
+              "nt": "application/n-triples", "html": HTML}.get(request.args.get("format", ""))
+    triples = describe(_store(), iri) if iri.startswith(("http://", "https://", "urn:")) else []
+    if not triples:
+        raise NotFound(f"nothing about <{iri}> in this store")
+    kind = "artwork" if any(str(o) == "https://schema.org/VisualArtwork" for _, _, o in triples) else "resource"
 
     def html() -> str:
         if kind == "artwork":

@@ -71,9 +71,12 @@ def _artwork_card(iri: str) -> dict[str, Any]:
 
 
 def local_path(iri: str) -> str:
+    """Where this server shows a node: its path for kgart's own IRIs, /resource?iri=… otherwise."""
+    from urllib.parse import quote
+
     from kgart.rdf import KGART_BASE
 
-    return "/" + iri[len(KGART_BASE):] if iri.startswith(KGART_BASE) else iri
+    return "/" + iri[len(KGART_BASE):] if iri.startswith(KGART_BASE) else f"/resource?iri={quote(iri, safe='')}"
 
 
 def artwork_details(iri: str) -> dict[str, Any]:
