@@ -195,3 +195,25 @@ def test_search_on_both(backend: Store | RemoteStore, slice_dir: Path, tmp_path:
     assert [h.iri for h in retriever.search_items(Query(), "artwork", under="73D")] == [
         "https://w3id.org/kgart/artwork/rkd/198783"]
     assert retriever.suggest(title="Penitent St Jerome in his study", k=1)[0].notation == "11H(JEROME)362"
+
+
+def test_server_over_a_remote_store(oxigraph_server, slice_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """`kgart serve` on a remote store: /sparql with the kNN pattern, linked data, the API."""
+    from kgart.embeddings.job import embed
+    from kgart.web import create_app
+
+    from kgart.settings import load_config
+
+    store = RemoteStore(oxigraph_server.url, index_location=tmp_path / "ix")
+    store.update("CLEAR ALL")
+    load_iconclass(store, data_dir=slice_dir)  # type: ignore[arg-type]
+    embed(store, kinds=["iconclass"])  # type: ignore[arg-type]
+    client = create_app(load_config({"store": oxigraph_server.url}, env={}), store=store).test_client()
+    knn = """SELECT ?hit ?parent WHERE { ?hit kgart:similarTo "the crown of thorns" ; kgart:k 1 .
+             ?hit skos:broader ?parent }"""
+    rows = client.get("/sparql", query_string={"query": knn}).get_json()["results"]["bindings"]
+    assert rows[0]["hit"]["value"] == "http://iconclass.org/73D82%28CROWN%20OF%20THORNS%29"
+    assert client.get("/iconclass/73D.ttl").mimetype == "text/turtle"
+    assert client.get("/api/hierarchy/73D82").get_json()["ancestors"][-1]["notation"] == "73D8"
+    functions = client.get("/sparql", query_string={"query": "SELECT (kgart:similarity(ic:73D, ic:73D8) AS ?s) {}"})
+    assert functions.status_code == 400 and "embedded store only" in functions.get_json()["error"]
