@@ -109,3 +109,18 @@ def test_json_ld_context_reads_artworks_as_the_loaders_write_them() -> None:
                "https://w3id.org/kgart/person/x/turner")
     assert expected <= parsed
     assert creator in {(str(s), str(p), str(o)) for s, p, o in parsed}
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from kgart.settings import SETTINGS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
+    assert missing == []
+
+
+def test_every_command_is_in_the_readme() -> None:
+    from kgart.cli import main
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [name for name in main.commands if f"kgart {name}" not in readme] == []
