@@ -191,6 +191,24 @@ def run_loader(store: Store, loader: Loader, report: LoadReport, *, strict: bool
     return report
 
 
+def as_list(value: Any, field_name: str) -> list[Any]:
+    """A field that must hold a list (absent or null: empty)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError(f"field {field_name!r} must be a list, found {type(value).__name__}")
+    return value
+
+
+def as_dict(value: Any, field_name: str) -> dict[str, Any]:
+    """A field that must hold an object (absent or null: empty)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(f"field {field_name!r} must be an object, found {type(value).__name__}")
+    return value
+
+
 def check_length(where: str, field_name: str, value: str) -> str:
     if len(value) > MAX_FIELD_CHARS:
         raise RecordError(f"field {field_name!r} is {len(value):,} characters long "

@@ -25,7 +25,7 @@ from kgart.loaders.artwork import (
     parse_year,
     person_iri,
 )
-from kgart.loaders.collection import BaseLoader, DuplicateGuard, LoadReport, RecordError, check_length
+from kgart.loaders.collection import BaseLoader, DuplicateGuard, LoadReport, RecordError, as_dict, as_list, check_length
 from kgart.loaders.readers import json_document, json_lines, parse_json_record
 
 from kgart.errors import DataSourceError
@@ -98,7 +98,7 @@ class TateLoader(BaseLoader):
         title = check_length(where, "title", clean(r.get("title")))
         if title:
             a.titles.append((title, "en"))
-        for contributor in r.get("contributors") or []:
+        for contributor in as_list(r.get("contributors"), "contributors"):
             if isinstance(contributor, dict) and contributor.get("role", "artist") == "artist":
                 name = clean(contributor.get("fc") or contributor.get("mda"))
                 if name:
@@ -108,7 +108,7 @@ class TateLoader(BaseLoader):
             name = clean(r.get("all_artists"))
             a.creators.append((person_iri(SOURCE, name), name))
         a.date_text = clean(r.get("dateText"))
-        span = r.get("dateRange") if isinstance(r.get("dateRange"), dict) else {}
+        span = as_dict(r.get("dateRange"), "dateRange")
         start = parse_year(span.get("startYear")) if span else None
         end = parse_year(span.get("endYear")) if span else None
         if start is None and end is None:
@@ -124,7 +124,7 @@ class TateLoader(BaseLoader):
             a.url = check_url(clean(r["url"]), "url")
             a.source_record = a.url
         a.medium = clean(r.get("medium"))
-        a.extra.extend(self._subject_links(a.iri, r.get("subjects")))
+        a.extra.extend(self._subject_links(a.iri, as_dict(r.get("subjects"), "subjects")))
         return a
 
     def _subject_links(self, artwork: IRI, tree: Any) -> Iterator[Triple]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,9 @@ def run_one(store: Store, kind: str, path: Path) -> None:
         pass  # a documented, clear error
 
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# KGART_FUZZ_EXAMPLES=500 for a longer hunt than the suite's default.
+SETTINGS = settings(max_examples=int(os.environ.get("KGART_FUZZ_EXAMPLES", "40")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS
@@ -209,3 +212,19 @@ def test_random_bytes_fuzz(base_store: Store, tmp_path: Path, blob: bytes) -> No
 def test_record_error_is_a_kgart_error() -> None:
     assert issubclass(RecordError, KgartError) and issubclass(DataSourceError, KgartError)
     assert LoadReport("x", "g").summary()[0].startswith("x → graph g")
+
+
+@SETTINGS
+@given(st.lists(json_values, max_size=4), st.data())
+def test_generic_jsonl_fuzz(base_store: Store, tmp_path: Path, extra: list[object], data: st.DataObject) -> None:
+    from tests.collection_fixtures import GENERIC_COLUMNS, GENERIC_MAPPING, GENERIC_ROWS
+
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(GENERIC_MAPPING, encoding="utf-8")
+    rows = [mutate(dict(zip(GENERIC_COLUMNS, row, strict=True)), data) for row in GENERIC_ROWS]
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [*rows, *extra]) + "\n", encoding="utf-8")
+    try:
+        load_collection(base_store, "csv", path, mapping=mapping, graph="fuzz")
+    except KgartError:
+        pass
