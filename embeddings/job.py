@@ -99,8 +99,10 @@ class EmbedReport:
         return line
 
 
-def stored_hashes(store: Store, model_id: str, modality: str) -> dict[str, str]:
-    rows = store.select(f"""SELECT ?node ?h WHERE {{ GRAPH <{embeddings_graph(model_id)}> {{
+def stored_hashes(store: Store, model_id: str, modality: str, kind: str | None = None) -> dict[str, str]:
+    """Node → source hash of its stored vector (of one kind of node, when given)."""
+    pattern = KIND_PATTERNS[kind] if kind else ""
+    rows = store.select(f"""SELECT ?node ?h WHERE {{ {pattern} GRAPH <{embeddings_graph(model_id)}> {{
         ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ; kgart:sourceHash ?h }} }}""")
     return {str(r["node"]): r["h"].value for r in rows}  # type: ignore[union-attr]
 
@@ -129,7 +131,7 @@ def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("
             start = time.perf_counter()
             nodes = [n for n in read_nodes(store, kind, language=language)
                      if (n.text if modality == "text" else n.image)]
-            current = stored_hashes(store, model_id, modality)
+            current = stored_hashes(store, model_id, modality, kind)
             todo = [n for n in nodes if current.get(n.iri) != n.source_hash(model_id, modality)]
             report.nodes, report.current = len(nodes), len(nodes) - len(todo)
             report.timings["read"] = time.perf_counter() - start

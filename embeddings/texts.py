@@ -37,7 +37,11 @@ class NodeInput:
 
 
 def iconclass_text(label: str, keywords: list[str] | None = None, parent: str | None = None) -> str:
-    """An Iconclass concept: its label, then its keywords, then (optionally) its parent's label.
+    """An Iconclass concept: its label, optionally its keywords and its parent's label.
+
+    By default (``read_nodes``) only the label is encoded: with the keywords appended,
+    suggestion on the RKD evaluation fell (R@1 33.0 → 29.0 with every component on);
+    keywords still count through the full-text component.
 
     >>> iconclass_text("crown of thorns ~ instruments of the Passion", ["crown of thorns"])
     'crown of thorns ~ instruments of the Passion. Keywords: crown of thorns'
@@ -72,7 +76,7 @@ def sentence_text(text: str) -> str:
     return text
 
 
-def read_nodes(store: Store, kind: str, *, language: str = "en", with_keywords: bool = True,
+def read_nodes(store: Store, kind: str, *, language: str = "en", with_keywords: bool = False,
                with_parent: bool = False) -> Iterator[NodeInput]:
     """Every node of one kind with its encoder input, in a stable order."""
     if kind == "iconclass":
