@@ -322,6 +322,7 @@ class Iconclass:
         return sorted({r["k"].value for r in rows})  # type: ignore[union-attr]
 
     def _prefetch(self, notations: list[Notation], language: str) -> None:
+        """Fetch the texts every part of these notations needs, in few queries."""
         subjects: set[str] = set()
         for n in notations:
             for part in n.parts:
@@ -332,12 +333,16 @@ class Iconclass:
                     subjects.add(notation_iri(concept))
                 if part.key and concept and (ks := self._key_set_of.get(concept)):
                     subjects.add(ICONCLASS_KEYS[ks + part.key])
+        self._fetch_texts(subjects, language)
+
+    def _fetch_texts(self, subjects: Iterable[str], language: str) -> None:
+        """Cache the labels of subjects in ``language`` and English ("" when there is none)."""
         langs = {_lang(language), FALLBACK_LANGUAGE}
         todo = [s for s in subjects if any((s, lg) not in self._texts for lg in langs)]
+        lang_list = ", ".join(f'"{lg}"' for lg in sorted(langs))
         for start in range(0, len(todo), 500):
             chunk = todo[start:start + 500]
             values = " ".join(f"<{s}>" for s in chunk)
-            lang_list = ", ".join(f'"{lg}"' for lg in sorted(langs))
             rows = self.store.select(
                 f"SELECT ?s ?l WHERE {{ GRAPH <{self.graph}> {{ VALUES ?s {{ {values} }} "
                 f"?s skos:prefLabel ?l FILTER(lang(?l) IN ({lang_list})) }} }}")
@@ -350,26 +355,12 @@ class Iconclass:
                 self._texts[(str(row["s"]), lit.language or "")] = lit.value
 
     def _text(self, subject: str, language: str) -> tuple[str, str] | None:
+        self._fetch_texts([subject], language)
         for lg in (_lang(language), FALLBACK_LANGUAGE):
-            if (subject, lg) not in self._texts:
-                self._prefetch_subject(subject, language)
             text = self._texts.get((subject, lg), "")
             if text:
                 return text, lg
         return None
-
-    def _prefetch_subject(self, subject: str, language: str) -> None:
-        langs = sorted({_lang(language), FALLBACK_LANGUAGE})
-        lang_list = ", ".join(f'"{lg}"' for lg in langs)
-        rows = self.store.select(
-            f"SELECT ?l WHERE {{ GRAPH <{self.graph}> {{ <{subject}> skos:prefLabel ?l "
-            f"FILTER(lang(?l) IN ({lang_list})) }} }}")
-        for lg in langs:
-            self._texts.setdefault((subject, lg), "")
-        for row in rows:
-            lit = row["l"]
-            assert isinstance(lit, Literal)
-            self._texts[(subject, lit.language or "")] = lit.value
 
     def _part_label(self, part: NotationPart, language: str) -> Label:
         requested = _lang(language)
