@@ -123,27 +123,25 @@ def kgart_resource(rest: str, kind: str) -> Response:
     triples = describe(_store(), iri)
     if not triples:
         raise NotFound(f"no {kind} <{iri}> in this store")
-
-    def html() -> str:
-        if kind == "artwork":
-            from kgart.web.ui import artwork_details
-
-            return render_template("artwork.html", **artwork_details(iri))
-        return render_template("resource.html", iri=iri, kind=kind, triples=triples)
-    return _respond(iri, triples, forced, html)
+    return _resource(iri, kind, triples, forced)
 
 
 def any_resource() -> Response:
     """Any node the store holds, by its IRI (``/resource?iri=…``): for artworks that keep
-    their own IRIs (Linked Art) and anything else loaded as RDF."""
+    their own IRIs (Linked Art) and anything else loaded as RDF. ``format=ttl`` (or jsonld,
+    rdf, nt, html) stands in for a suffix."""
     iri = request.args.get("iri", "")
-    forced = {"ttl": "text/turtle", "jsonld": "application/ld+json", "rdf": "application/rdf+xml",
-              "nt": "application/n-triples", "html": HTML}.get(request.args.get("format", ""))
+    fmt = request.args.get("format", "")
+    forced = split_suffix(f"x.{fmt}")[1] if fmt else None
     triples = describe(_store(), iri) if iri.startswith(("http://", "https://", "urn:")) else []
     if not triples:
         raise NotFound(f"nothing about <{iri}> in this store")
     kind = "artwork" if any(str(o) == "https://schema.org/VisualArtwork" for _, _, o in triples) else "resource"
+    return _resource(iri, kind, triples, forced)
 
+
+def _resource(iri: str, kind: str, triples: list, forced: str | None) -> Response:  # type: ignore[type-arg]
+    """A node's triples in the negotiated format; artworks get their own HTML page."""
     def html() -> str:
         if kind == "artwork":
             from kgart.web.ui import artwork_details
