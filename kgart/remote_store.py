@@ -39,7 +39,7 @@ from urllib.parse import quote
 
 from kgart.errors import QueryError, StoreError
 from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, BlankNode, Literal, Term, Triple, slug, sparql_prefixes
-from kgart.store import GraphInfo, SelectResult, parse_rdf, serialize_ntriples
+from kgart.store import GraphSizes, SelectResult, parse_rdf, serialize_ntriples
 
 STAGING_BASE = GRAPH_BASE + ".staging/"
 SKOLEM_BASE = KGART_BASE + ".well-known/genid/"
@@ -47,7 +47,7 @@ CHUNK_TRIPLES = 50_000
 _PREFIXES = sparql_prefixes()
 
 
-class RemoteStore:
+class RemoteStore(GraphSizes):
     """A kgart store on a SPARQL 1.1 server.
 
     ``url`` is the server's base; the query, update and Graph Store Protocol
@@ -59,6 +59,7 @@ class RemoteStore:
 
     read_only = False
     location: Path | None = None
+    hidden_graph_prefix = STAGING_BASE
 
     def __init__(self, url: str, *, query_url: str | None = None, update_url: str | None = None,
                  gsp_url: str | None = None, user: str | None = None, password: str | None = None,
@@ -179,16 +180,6 @@ class RemoteStore:
     def update(self, sparql: str) -> None:
         client = self._wrapper(self.update_url, sparql)
         self._run(client, "update")
-
-    def graphs(self) -> list[GraphInfo]:
-        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
-                 if "g" in r and not str(r["g"]).startswith(STAGING_BASE)]
-        return sorted(infos, key=lambda g: (-g.triples, g.iri))
-
-    def count(self, graph: str) -> int:
-        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
-        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
 
     def has_graph(self, graph: str) -> bool:
         return self.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")

@@ -77,11 +77,33 @@ class SelectResult:
         return len(self.rows)
 
 
+class GraphSizes:
+    """Graph sizes by SPARQL, for any backend that has ``select``."""
+
+    hidden_graph_prefix: str | None = None  # graphs a backend keeps for itself (staging)
+
+    def select(self, sparql: str) -> SelectResult:
+        raise NotImplementedError
+
+    def graphs(self) -> list[GraphInfo]:
+        """The named graphs and their sizes, largest first."""
+        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        hidden = self.hidden_graph_prefix
+        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
+                 if "g" in r and not (hidden and str(r["g"]).startswith(hidden))]
+        return sorted(infos, key=lambda g: (-g.triples, g.iri))
+
+    def count(self, graph: str) -> int:
+        """Triples in one named graph (0 when it does not exist)."""
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
+        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
+
+
 ProgressCallback = Callable[[int], None]
 Functions = dict[str, Callable[..., Term | None]]
 
 
-class Store:
+class Store(GraphSizes):
     """A kgart store. ``Store()`` is in memory; ``Store(path)`` persists on disk.
 
     >>> store = Store()
@@ -260,18 +282,6 @@ class Store:
             return rfmt.media_type, result.serialize(format=rfmt) or b""
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
-
-    def graphs(self) -> list[GraphInfo]:
-        """The named graphs and their sizes, largest first."""
-        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
-                 if "g" in r]
-        return sorted(infos, key=lambda g: (-g.triples, g.iri))
-
-    def count(self, graph: str) -> int:
-        """Triples in one named graph (0 when it does not exist)."""
-        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
-        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
 
     def has_graph(self, graph: str) -> bool:
         return bool(self._db.contains_named_graph(ox.NamedNode(graph)))
