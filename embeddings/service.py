@@ -15,11 +15,12 @@ from kgart.store import Store
 
 def open_retriever(store: Store, *, model: str = "minilm", device: str | None = None, backend: str = "exact",
                    blend_config: str | Path | None = None, usage_counts: Iterable[str | Path] = (),
-                   language: str = "en", priors_from_collections: bool = True) -> Retriever:
+                   language: str = "en", priors_from_collections: bool = True,
+                   priors: dict[str, float] | None = None) -> Retriever:
     """A Retriever whose indexes load lazily (and rebuild from the store when stale).
 
-    Usage priors come from ``usage_counts`` files, else (``priors_from_collections``)
-    from the codes the loaded collections use.
+    Usage priors are ``priors`` when given, else read from ``usage_counts`` files, else
+    (``priors_from_collections``) counted from the codes the loaded collections use.
     """
     model_id = model_id_for(model)
     cache: dict[str, Index] = {}
@@ -30,6 +31,7 @@ def open_retriever(store: Store, *, model: str = "minilm", device: str | None = 
         return cache[kind]
 
     files = list(usage_counts)
-    priors = load_priors(files) if files else (priors_from_store(store) if priors_from_collections else {})
+    if priors is None:
+        priors = load_priors(files) if files else (priors_from_store(store) if priors_from_collections else {})
     return Retriever(store, get_encoder(model, device), index, keywords=KeywordIndex.for_store(store),
                      priors=priors, config=BlendConfig.load(blend_config), language=language)

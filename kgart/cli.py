@@ -359,14 +359,18 @@ def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: 
             click.echo(f"  image failed: {source}: {reason}")
 
 
-def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True) -> Any:
+def _usage_count_files(config: Config) -> list[str]:
+    return [p.strip() for p in (config.usage_counts or "").split(",") if p.strip()]
+
+
+def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True,
+               priors: dict[str, float] | None = None) -> Any:
     from kgart.embeddings.service import open_retriever
 
     store = obj.store(config)
-    counts = [p.strip() for p in (config.usage_counts or "").split(",") if p.strip()]
     return open_retriever(store, model=config.model, device=config.device, backend=config.index_backend,
-                          blend_config=config.blend_config, usage_counts=counts, language=language,
-                          priors_from_collections=collection_priors)
+                          blend_config=config.blend_config, usage_counts=_usage_count_files(config),
+                          language=language, priors_from_collections=collection_priors, priors=priors)
 
 
 def _print_hits(hits: list[Any], fmt: str, explain: bool) -> None:
@@ -511,18 +515,27 @@ def eval_group() -> None:
               help="tate: --input is Tate records (JSON Lines, .gz too); gold = each record's subject terms.")
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True,
               help="With --scheme tate: how many records (with subjects) to evaluate.")
+@click.option("--half", type=click.Choice(["1", "2"]),
+              help="Only every second item: 1 = the 1st, 3rd, … (to tune weights on), 2 = the others (to check them).")
 @pass_ctx
 @_friendly_errors
 def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str, scheme: str,
-                 limit: int) -> None:
-    """R@K, branch@K and MRR of code suggestion, with the ablation per component."""
-    from kgart.evaluation import evaluate, format_table, read_gold, read_tate_gold
-    from kgart.retrieval import COMPONENTS
+                 limit: int, half: str | None) -> None:
+    """R@K, branch@K and MRR of code suggestion, with the ablation per component.
+
+    Usage priors come from the usage_counts files less the gold items' own codes;
+    priors counted from the loaded collections are not used (they would include the
+    gold items themselves).
+    """
+    from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold
+    from kgart.retrieval import COMPONENTS, load_priors
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
     gold = read_tate_gold(input_file, limit) if scheme == "tate" else read_gold(input_file)
     if not gold:
         raise click.ClickException(f"no items with gold codes in {input_file}")
+    if half:
+        gold = gold[int(half) - 1::2]
     chosen = [f.strip() for f in fields.split(",") if f.strip()]
     unknown = set(chosen) - {"title", "description", "keywords"}
     if unknown:
@@ -536,8 +549,9 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         return Query(title=item.title if "title" in chosen else "", description=description)
 
     config = obj.config()
-    # Priors counted from the loaded collections would include the gold items themselves.
-    retriever = _retriever(obj, config, collection_priors=False)
+    files = _usage_count_files(config)
+    priors = counts_without(load_priors(files), gold) if files and scheme == "iconclass" else {}
+    retriever = _retriever(obj, config, collection_priors=False, priors=priors)
     base = retriever.config
     steps = [("configured blend", base)]
     if not no_ablation:
@@ -545,6 +559,9 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                  ("+ keywords", base.only(["vector", "keyword"])),
                  ("+ hierarchy", base.only(["vector", "keyword", "children", "branch", "parent"])),
                  ("+ priors (all)", base.only(COMPONENTS))]
+        # Leave-one-out: what each component adds to all the others.
+        steps += [(f"all but {name}", base.only(c for c in COMPONENTS if c != name))
+                  for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
     rows = []
     depth = max(cutoffs)
     branch_of = _tate_branch(obj.store(config)) if scheme == "tate" else (lambda code: code[:4])
@@ -561,8 +578,13 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"
                                                        if empty else ""))
     click.echo("weights: " + ", ".join(f"{k}={v:g}" for k, v in base.weights.items()))
-    click.echo("usage priors: " + (config.usage_counts or "none (set usage_counts; priors counted from the "
-                                                          "loaded collections would include the gold items)"))
+    if scheme != "iconclass":
+        click.echo("usage priors: none (they are Iconclass counts)")
+    elif files:
+        click.echo(f"usage priors: {', '.join(files)}, less one use of each gold item's codes")
+    else:
+        click.echo("usage priors: none (set usage_counts; priors counted from the loaded collections "
+                   "would include the gold items)")
 
 
 @main.command()

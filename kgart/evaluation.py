@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +136,21 @@ def _leaf_subjects(tree: object) -> list[str]:
         elif "id" in node and node is not tree:
             leaves.append(str(node["id"]))
     return sorted(set(leaves))
+
+
+def counts_without(counts: Mapping[str, float], gold: Sequence[GoldItem]) -> dict[str, float]:
+    """Usage counts less one use of each gold item's codes.
+
+    Counts from the collection the gold items come from (RKD's, for the RKD rows)
+    include those very items; the evaluation takes them out so that a prior cannot
+    repeat the answers it is scored on.
+    """
+    out = dict(counts)
+    for item in gold:
+        for code in item.codes:
+            if code in out:
+                out[code] = max(0.0, out[code] - 1.0)
+    return out
 
 
 def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:

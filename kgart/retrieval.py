@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ import numpy as np
 
 from kgart.errors import ConfigError, KgartError
 from kgart.iconclass import Iconclass, primary_parent
-from kgart.keyword_index import KeywordIndex
+from kgart.keyword_index import KeywordHit, KeywordIndex
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.rdf import graph_iri
 from kgart.store import Store
@@ -41,6 +42,7 @@ from kgart.store import Store
 COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior")
 SCHEMES = {"iconclass": "http://iconclass.org/", "tate": "https://w3id.org/kgart/tate/subjects"}
 TARGETS = ("concept", "artwork", "sentence")
+_KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
 
 
 class TextEncoder(Protocol):
@@ -292,6 +294,13 @@ class Retriever:
         norm = float(np.linalg.norm(fused))
         return np.asarray(fused / norm if norm else fused, dtype=np.float32)
 
+    def _keyword_search(self, words: str, kind: str, limit: int) -> Future[list[KeywordHit]] | None:
+        """Full-text search started beside the query encoding (SQLite and ONNX Runtime both
+        release the GIL), so a blended query costs about the slower of the two, not their sum."""
+        if self.keywords is None or not words:
+            return None
+        return _KEYWORD_THREADS.submit(self.keywords.search, words, kind, limit)
+
     # -- concepts --------------------------------------------------------------------
 
     def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass"
@@ -300,11 +309,12 @@ class Retriever:
         config = config or self.config
         w = config.weights
         tree = self.scheme_tree(scheme)
+        words = self._keyword_search(query.words, scheme, config.keyword_candidates) if w["keyword"] else None
         sims = self.concept_matrix(scheme) @ self.query_vector(query)
         parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
-        if w["keyword"] and self.keywords is not None and query.words:
+        if words is not None:
             keyword = np.zeros_like(sims)
-            hits = self.keywords.search(query.words, scheme, config.keyword_candidates)
+            hits = words.result()
             if hits:
                 best = max(h.score for h in hits) or 1.0
                 for h in hits:
@@ -391,14 +401,15 @@ class Retriever:
             # A concept alone: its artworks, exact annotations first, then by depth below it.
             ranked = sorted(allowed, key=lambda a: (min(len(c) for c in codes.get(a, [""])), a))
             return [Hit(a, 1.0 / (1 + i), codes=codes.get(a, [])) for i, a in enumerate(ranked[:k])]
-        vector = self.query_vector(query)
         pool = max(k * 20, 200)
+        words = self._keyword_search(query.words, kind, pool) if config.weights["keyword"] else None
+        vector = self.query_vector(query)
         scored: dict[str, dict[str, float]] = {}
         for iri, s in index.search(vector, pool, within=allowed):
             if iri != query.iri:
                 scored.setdefault(iri, {})["vector"] = config.weights["vector"] * s
-        if config.weights["keyword"] and self.keywords is not None and query.words:
-            hits = [h for h in self.keywords.search(query.words, kind, pool) if allowed is None or h.iri in allowed]
+        if words is not None:
+            hits = [h for h in words.result() if allowed is None or h.iri in allowed]
             if hits:
                 best = max(h.score for h in hits) or 1.0
                 for h in hits:

@@ -25,6 +25,17 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests see kgart's defaults, not the developer's KGART_* variables or kgart.toml."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("KGART_") and name != "KGART_FUZZ_EXAMPLES":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
+
+
 @pytest.fixture(scope="session")
 def slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_iconclass_slice(tmp_path_factory.mktemp("iconclass-data"))

@@ -198,7 +198,7 @@ def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
         {"id": 2, "title": "the crown of thorns", "codes": ["73D82  (CROWN OF THORNS)", "zz"]},
         {"id": 3, "codes": ["31D111(+89)"]}]) + "\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold),
-                                       "--k", "1,3"])
+                                       "--k", "1,3"], env={"KGART_USAGE_COUNTS": ""})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:3] == ["configuration", "R@1", "R@3"]
@@ -206,6 +206,24 @@ def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
     assert vector_only[:2] == ["vector", "only"] and float(vector_only[2]) == pytest.approx(66.7, abs=0.1)
     assert "(3 items)" in result.output and "1 item(s) have none of them" in result.output
     assert "usage priors: none" in result.output
+    assert "all but prior" not in result.output  # no priors, nothing to leave out
+    counts = tmp_path / "counts.csv"
+    counts.write_text("notation,count\n11H(JEROME)362,1\n73D82(CROWN OF THORNS),5\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold),
+                                       "--k", "1,3", "--half", "2"], env={"KGART_USAGE_COUNTS": str(counts)})
+    assert result.exit_code == 0, result.output
+    assert "(1 items)" in result.output  # the second of three items
+    assert "all but prior" in result.output and "all but keyword" in result.output
+    assert "less one use of each gold item's codes" in result.output
+
+
+def test_counts_without_gold_items() -> None:
+    from kgart.evaluation import counts_without
+
+    gold = [GoldItem("1", "t", "", ("11H", "25F")), GoldItem("2", "u", "", ("11H",))]
+    counts = {"11H": 3.0, "25F": 1.0, "73D": 4.0}
+    assert counts_without(counts, gold) == {"11H": 1.0, "25F": 0.0, "73D": 4.0}
+    assert counts == {"11H": 3.0, "25F": 1.0, "73D": 4.0}  # the caller's counts are left alone
 
 
 def test_tate_scheme_suggest_and_eval(tmp_path: Path, slice_dir: Path) -> None:
