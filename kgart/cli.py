@@ -364,7 +364,7 @@ def _usage_count_files(config: Config) -> list[str]:
 
 
 def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True,
-               priors: dict[str, float] | None = None) -> Any:
+               priors: dict[str, dict[str, float]] | None = None) -> Any:
     from kgart.embeddings.service import open_retriever
 
     store = obj.store(config)
@@ -523,12 +523,12 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                  limit: int, half: str | None) -> None:
     """R@K, branch@K and MRR of code suggestion, with the ablation per component.
 
-    Usage priors come from the usage_counts files less the gold items' own codes;
-    priors counted from the loaded collections are not used (they would include the
-    gold items themselves).
+    Usage priors, less one use of each gold item's codes so that they cannot repeat
+    the answers: Iconclass's from the usage_counts files, Tate subjects' counted in
+    the loaded Tate collection.
     """
     from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold
-    from kgart.retrieval import COMPONENTS, load_priors
+    from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
     gold = read_tate_gold(input_file, limit) if scheme == "tate" else read_gold(input_file)
@@ -550,15 +550,23 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 
     config = obj.config()
     files = _usage_count_files(config)
-    priors = counts_without(load_priors(files), gold) if files and scheme == "iconclass" else {}
-    retriever = _retriever(obj, config, collection_priors=False, priors=priors)
-    base = retriever.config
+    if scheme == "tate":
+        counts = priors_from_store(obj.store(config), "tate")
+        prior_source = "Tate subjects counted in the loaded collections"
+    else:
+        counts = load_priors(files) if files else {}
+        prior_source = ", ".join(files)
+    priors = counts_without(counts, gold)
+    retriever = _retriever(obj, config, collection_priors=False, priors={scheme: priors})
+    base = retriever.config.for_scheme(scheme)
     steps = [("configured blend", base)]
     if not no_ablation:
         steps = [("vector only", base.only(["vector"])),
                  ("+ keywords", base.only(["vector", "keyword"])),
                  ("+ hierarchy", base.only(["vector", "keyword", "children", "branch", "parent"])),
                  ("+ priors (all)", base.only(COMPONENTS))]
+        if priors and base.weights["prior"]:
+            steps.append(("prior only (popularity)", base.only(["prior"])))
         # Leave-one-out: what each component adds to all the others.
         steps += [(f"all but {name}", base.only(c for c in COMPONENTS if c != name))
                   for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
@@ -578,10 +586,10 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"
                                                        if empty else ""))
     click.echo("weights: " + ", ".join(f"{k}={v:g}" for k, v in base.weights.items()))
-    if scheme != "iconclass":
-        click.echo("usage priors: none (they are Iconclass counts)")
-    elif files:
-        click.echo(f"usage priors: {', '.join(files)}, less one use of each gold item's codes")
+    if counts:
+        click.echo(f"usage priors: {prior_source}, less one use of each gold item's codes")
+    elif scheme == "tate":
+        click.echo("usage priors: none (the loaded collections use no Tate subjects)")
     else:
         click.echo("usage priors: none (set usage_counts; priors counted from the loaded collections "
                    "would include the gold items)")

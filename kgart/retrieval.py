@@ -8,7 +8,7 @@ A concept's score is a weighted sum of components, each explainable:
 ``children``  the best cosine among its children (a match just below lifts it)
 ``branch``    the mean cosine of its children (many children hit → the branch is lifted)
 ``parent``    the cosine of its parent
-``prior``     how often collections use the code (log-scaled usage counts)
+``prior``     how often collections use the code (log-scaled usage counts, per scheme)
 
 The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
 setting); ``kgart eval suggest`` measures what each adds. Artwork search uses
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -73,6 +73,7 @@ class BlendConfig:
     description_weight: float = 0.6
     image_weight: float = 1.0
     keyword_candidates: int = 200
+    scheme_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> BlendConfig:
@@ -88,17 +89,28 @@ class BlendConfig:
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read blend configuration {path}: {e}") from e
             data["weights"] = {**data["weights"], **user.pop("weights", {})}
+            schemes = data.setdefault("schemes", {})
+            for scheme, table in user.pop("schemes", {}).items():
+                schemes[scheme] = {"weights": {**schemes.get(scheme, {}).get("weights", {}),
+                                               **(table.get("weights", {}) if isinstance(table, dict) else {})}}
             data.update(user)
-        unknown = sorted(set(data["weights"]) - set(COMPONENTS))
+        overrides = {scheme: (table.get("weights", {}) if isinstance(table, dict) else {})
+                     for scheme, table in data.get("schemes", {}).items()}
+        unknown = sorted(set(data["weights"]).union(*overrides.values()) - set(COMPONENTS))
         if unknown:
             raise ConfigError(f"unknown blend component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
         try:
             weights = {k: float(data["weights"].get(k, 0.0)) for k in COMPONENTS}
             fusion = data.get("fusion", {})
             return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
-                       float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)))
+                       float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)),
+                       {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()})
         except (TypeError, ValueError) as e:
             raise ConfigError(f"blend weights must be numbers: {e}") from e
+
+    def for_scheme(self, scheme: str) -> BlendConfig:
+        """The weights for one scheme: the general ones with that scheme's own on top."""
+        return replace(self, weights={**self.weights, **self.scheme_weights.get(scheme, {})})
 
     def only(self, components: Iterable[str]) -> BlendConfig:
         """The same configuration with every other component switched off (ablation)."""
@@ -214,8 +226,10 @@ class Retriever:
     """Search, code suggestion and similar items over one store."""
 
     def __init__(self, store: Store, encoder: TextEncoder, indexes: Callable[[str], Index], *,
-                 keywords: KeywordIndex | None = None, priors: dict[str, float] | None = None,
-                 config: BlendConfig | None = None, language: str = "en") -> None:
+                 keywords: KeywordIndex | None = None, priors: Mapping[str, Mapping[str, float]] | None = None,
+                 collection_priors: bool = False, config: BlendConfig | None = None, language: str = "en") -> None:
+        """``priors``: usage counts per scheme (``iconclass``, ``tate``), notation → count; a scheme
+        without them is counted in the loaded collections when first needed if ``collection_priors``."""
         self.store = store
         self.encoder = encoder
         self._indexes = indexes
@@ -225,8 +239,9 @@ class Retriever:
         self.language = language
         self._trees: dict[str, ConceptTree] = {}
         self._matrices: dict[str, np.ndarray] = {}
-        self._prior_counts = priors or {}
-        self._prior: np.ndarray | None = None
+        self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
+        self._collection_priors = collection_priors
+        self._priors: dict[str, np.ndarray] = {}
 
     # -- building blocks ------------------------------------------------------------
 
@@ -250,18 +265,24 @@ class Retriever:
             self._matrices[scheme] = np.ascontiguousarray(self.index(scheme).matrix, dtype=np.float32)
         return self._matrices[scheme]
 
-    @property
-    def prior(self) -> np.ndarray:
-        if self._prior is None:
-            tree = self.tree
+    def prior(self, scheme: str = "iconclass") -> np.ndarray | None:
+        """Log-scaled usage counts aligned with the scheme's concepts (1 = the most used);
+        None without counts for that scheme."""
+        if scheme not in self._prior_counts and self._collection_priors:
+            self._prior_counts[scheme] = priors_from_store(self.store, scheme)
+        if not self._prior_counts.get(scheme):
+            return None
+        if scheme not in self._priors:
+            tree = self.scheme_tree(scheme)
+            row_of = {notation: row for row, notation in enumerate(tree.notations)}
             counts = np.zeros(len(tree.iris), dtype=np.float32)
-            for notation, count in self._prior_counts.items():
-                row = tree.row.get(notation_iri(notation))
+            for notation, count in self._prior_counts[scheme].items():
+                row = row_of.get(notation)
                 if row is not None:
                     counts[row] += count
             top = counts.max() if len(counts) else 0.0
-            self._prior = np.log1p(counts) / math.log1p(top) if top > 0 else counts
-        return self._prior
+            self._priors[scheme] = np.log1p(counts) / math.log1p(top) if top > 0 else counts
+        return self._priors[scheme]
 
     def query_vector(self, query: Query) -> np.ndarray:
         """One vector for the query: its parts encoded and fused with the configured weights."""
@@ -305,8 +326,9 @@ class Retriever:
 
     def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass"
                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Blended score of every concept of a scheme, and each component's contribution."""
-        config = config or self.config
+        """Blended score of every concept of a scheme, and each component's contribution
+        (with ``config`` as given, or the configured weights for that scheme)."""
+        config = config or self.config.for_scheme(scheme)
         w = config.weights
         tree = self.scheme_tree(scheme)
         words = self._keyword_search(query.words, scheme, config.keyword_candidates) if w["keyword"] else None
@@ -328,8 +350,9 @@ class Retriever:
             parts["branch"] = w["branch"] * tree.child_mean(sims)
         if w["parent"]:
             parts["parent"] = w["parent"] * tree.parent_score(sims)
-        if w["prior"] and self._prior_counts and scheme == "iconclass":
-            parts["prior"] = w["prior"] * self.prior
+        prior = self.prior(scheme) if w["prior"] else None
+        if prior is not None:
+            parts["prior"] = w["prior"] * prior
         total = np.sum(list(parts.values()), axis=0)
         return total, parts
 
@@ -458,8 +481,8 @@ def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:
     return counts
 
 
-def priors_from_store(store: Store) -> dict[str, float]:
-    """Usage counts of notations in the loaded collections."""
-    rows = store.select("""SELECT ?n (COUNT(DISTINCT ?a) AS ?count) WHERE { ?a a schema:VisualArtwork ;
-        dcterms:subject ?c . ?c skos:notation ?n } GROUP BY ?n""")
+def priors_from_store(store: Store, scheme: str = "iconclass") -> dict[str, float]:
+    """Usage counts of one scheme's notations in the loaded collections (artworks per concept)."""
+    rows = store.select(f"""SELECT ?n (COUNT(DISTINCT ?a) AS ?count) WHERE {{ ?a a schema:VisualArtwork ;
+        dcterms:subject ?c . ?c skos:inScheme <{SCHEMES[scheme]}> ; skos:notation ?n }} GROUP BY ?n""")
     return {r["n"].value: float(r["count"].value) for r in rows}  # type: ignore[union-attr]

@@ -59,7 +59,8 @@ def hand_built() -> Retriever:
     lines = []
     for child, parent in TREE.items():
         c = notation_iri(child)
-        lines.append(f"<{c}> a skos:Concept ; skos:notation '{child}' ; skos:prefLabel '{child}'@en .")
+        lines.append(f"<{c}> a skos:Concept ; skos:notation '{child}' ; skos:prefLabel '{child}'@en ; "
+                     "skos:inScheme <http://iconclass.org/> .")
         if parent:
             lines.append(f"<{c}> skos:broader <{notation_iri(parent)}> .")
     store.update("INSERT DATA { GRAPH <https://w3id.org/kgart/graph/iconclass> { " + "\n".join(lines) + " } }")
@@ -104,10 +105,23 @@ def test_parent_component_lifts_children_of_a_matching_parent(hand_built: Retrie
 
 
 def test_priors_break_ties(hand_built: Retriever) -> None:
-    hand_built._prior_counts = {"11A2": 500.0, "11A1": 1.0}
     config = BlendConfig({"vector": 1.0, "keyword": 0, "children": 0, "branch": 0, "parent": 0, "prior": 0.1})
-    order = ranked(hand_built, config, k=8)
+    assert ranked(hand_built, config, k=8).index("11A1") < ranked(hand_built, config, k=8).index("11A2")
+    with_counts = Retriever(hand_built.store, hand_built.encoder, hand_built.index,
+                            priors={"iconclass": {"11A2": 500.0, "11A1": 1.0}})
+    order = ranked(with_counts, config, k=8)
     assert order.index("11A2") < order.index("11A1")  # same cosine, the used code first
+    assert with_counts.prior("tate") is None  # counts are per scheme
+
+
+def test_priors_counted_in_the_collections_when_asked(hand_built: Retriever) -> None:
+    hand_built.store.update(f"""INSERT DATA {{ GRAPH <https://w3id.org/kgart/graph/demo> {{
+        <urn:a1> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11A2")}> .
+        <urn:a2> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11A2")}>, <{notation_iri("11H")}> }} }}""")
+    counted = Retriever(hand_built.store, hand_built.encoder, hand_built.index, collection_priors=True)
+    prior = dict(zip(counted.tree.notations, counted.prior("iconclass"), strict=True))  # type: ignore[arg-type]
+    assert prior["11A2"] == pytest.approx(1.0) and 0 < prior["11H"] < 1 and prior["11A1"] == 0
+    assert Retriever(hand_built.store, hand_built.encoder, hand_built.index).prior("iconclass") is None
 
 
 def test_subtree_and_depth_filters(hand_built: Retriever) -> None:
@@ -251,3 +265,21 @@ def test_tate_scheme_suggest_and_eval(tmp_path: Path, slice_dir: Path) -> None:
                                   "--input", str(records), "--k", "1,3"])
     assert result.exit_code == 0, result.output
     assert "(2 items)" in result.output and "+ priors (all)" in result.output
+
+
+def test_blend_config_file_and_scheme_weights(tmp_path: Path) -> None:
+    from kgart.errors import ConfigError
+
+    path = tmp_path / "blend.toml"
+    path.write_text("[weights]\nvector = 2\n[schemes.tate.weights]\nparent = 0.7\n", encoding="utf-8")
+    config = BlendConfig.load(path)
+    assert config.weights["vector"] == 2.0
+    assert config.for_scheme("tate").weights["parent"] == 0.7
+    assert config.for_scheme("tate").weights["vector"] == 2.0  # the general weight where the scheme has none
+    assert config.for_scheme("iconclass").weights == config.weights
+    path.write_text("[schemes.tate.weights]\ncolour = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="colour"):
+        BlendConfig.load(path)
+    path.write_text("[weights]\nvector = 'high'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="numbers"):
+        BlendConfig.load(path)
