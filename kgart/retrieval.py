@@ -89,10 +89,9 @@ class BlendConfig:
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read blend configuration {path}: {e}") from e
             data["weights"] = {**data["weights"], **user.pop("weights", {})}
-            schemes = data.setdefault("schemes", {})
             for scheme, table in user.pop("schemes", {}).items():
-                schemes[scheme] = {"weights": {**schemes.get(scheme, {}).get("weights", {}),
-                                               **(table.get("weights", {}) if isinstance(table, dict) else {})}}
+                own = data.setdefault("schemes", {}).setdefault(scheme, {}).setdefault("weights", {})
+                own.update(table.get("weights", {}) if isinstance(table, dict) else {})
             data.update(user)
         overrides = {scheme: (table.get("weights", {}) if isinstance(table, dict) else {})
                      for scheme, table in data.get("schemes", {}).items()}
