@@ -357,8 +357,9 @@ class Retriever:
 
     def search_concepts(self, query: Query, *, k: int = 10, under: str | None = None,
                         depth: tuple[int, int] | None = None, config: BlendConfig | None = None,
-                        labels: bool = True, scheme: str = "iconclass") -> list[Hit]:
-        """Concepts of a scheme (``iconclass``, or ``tate`` subjects), best first."""
+                        labels: bool = True, scheme: str = "iconclass", language: str | None = None) -> list[Hit]:
+        """Concepts of a scheme (``iconclass``, or ``tate`` subjects), best first; Iconclass labels
+        in ``language`` (default: the retriever's)."""
         if scheme not in SCHEMES:
             raise KgartError(f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
         total, parts = self.concept_scores(query, config, scheme)
@@ -382,7 +383,7 @@ class Retriever:
         hits = [Hit(tree.iris[r], float(total[r]), tree.notations[r],
                     components={name: float(values[r]) for name, values in parts.items()}) for r in order]
         if labels and scheme == "iconclass":
-            found = self.iconclass.labels([h.notation for h in hits if h.notation], self.language)
+            found = self.iconclass.labels([h.notation for h in hits if h.notation], language or self.language)
             for h in hits:
                 h.label = found[h.notation].text if h.notation in found else None
         elif labels and hits:

@@ -159,6 +159,14 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
     assert [r["iri"] for r in under["results"]] == ["https://w3id.org/kgart/artwork/rkd/198783"]
     codes = client.post("/api/suggest", data={"title": "Penitent St Jerome in his study"}).get_json()["codes"]
     assert codes[0]["notation"] == "11H(JEROME)362"
+    explained = client.post("/api/suggest", data={"title": "Penitent St Jerome in his study", "k": "2",
+                                                   "explain": "1"}).get_json()["codes"]
+    assert len(explained) == 2 and "vector" in explained[0]["components"]
+    assert sum(explained[0]["components"].values()) == pytest.approx(explained[0]["score"], abs=1e-4)
+    wrong = client.get("/api/suggest", query_string={"title": "x", "scheme": "aat"})
+    assert wrong.status_code == 400 and "scheme" in wrong.get_json()["error"]
+    client.get("/api/search", query_string={"q": "crown", "lang": "de"})
+    assert client.application.extensions["kgart"].retriever().language == "en"  # a request's lang stays its own
     similar = client.get("/api/similar", query_string={"iri": "https://w3id.org/kgart/artwork/rkd/193334"}).get_json()
     assert similar["results"]
 

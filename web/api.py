@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from kgart.iconclass import Iconclass
-from kgart.retrieval import Query, Retriever
+from kgart.retrieval import SCHEMES, Query, Retriever
 
 
 def api_blueprint() -> Blueprint:
@@ -28,7 +28,7 @@ def _retriever() -> Retriever:
 
 def _int(name: str, default: int, low: int = 1, high: int = 1000) -> int:
     try:
-        value = int(request.args.get(name, default))
+        value = int(request.values.get(name, default))
     except ValueError as e:
         raise BadRequest(f"{name} must be an integer") from e
     if not low <= value <= high:
@@ -47,9 +47,8 @@ def search() -> Response:
     k = _int("k", 10)
     explain = request.args.get("explain", "").lower() in ("1", "true", "yes")
     retriever = _retriever()
-    retriever.language = request.args.get("lang", "en")
     if target == "concept":
-        hits = retriever.search_concepts(Query(text=text), k=k, under=under)
+        hits = retriever.search_concepts(Query(text=text), k=k, under=under, language=request.args.get("lang", "en"))
     else:
         hits = retriever.search_items(Query(text=text), target, k=k, under=under,
                                       graph=request.args.get("graph") or None)
@@ -68,16 +67,23 @@ def suggest() -> Response:
         with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as f:
             f.write(data)
             image = f.name
-    if not (title or description or image):
-        raise BadRequest("give a title, a description or an image")
+    scheme = values.get("scheme", "iconclass")
+    explain = values.get("explain", "").lower() in ("1", "true", "yes")
     try:
-        hits = _retriever().suggest(title, description, image, k=_int("k", 10))
+        if scheme not in SCHEMES:
+            raise BadRequest(f"scheme must be one of {', '.join(SCHEMES)}")
+        if not (title or description or image):
+            raise BadRequest("give a title, a description or an image")
+        hits = _retriever().suggest(title, description, image, k=_int("k", 10), scheme=scheme)
     finally:
         if image:
             import os
 
             os.unlink(image)
-    return jsonify({"codes": [{"notation": h.notation, "score": round(h.score, 6)} for h in hits]})
+    return jsonify({"codes": [{"notation": h.notation, "score": round(h.score, 6),
+                               **({"components": {c: round(v, 6) for c, v in h.components.items()}}
+                                  if explain else {})}
+                              for h in hits]})
 
 
 def similar() -> Response:
@@ -147,13 +153,17 @@ OPENAPI: dict[str, Any] = {
             _param("explain", "include each blend component", schema={"type": "boolean"})],
             "responses": {"200": {"description": "results"}, "400": _ERROR}}},
         "/api/suggest": {
-            "get": {"summary": "Iconclass codes for an artwork", "parameters": [
+            "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),
-                _param("k", "number of codes", schema={"type": "integer", "minimum": 1, "maximum": 1000})],
+                _param("scheme", "iconclass: Iconclass codes; tate: Tate subject ids",
+                       schema={"type": "string", "enum": list(SCHEMES), "default": "iconclass"}),
+                _param("k", "number of codes", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                _param("explain", "include each blend component per code", schema={"type": "boolean"})],
                 "responses": {"200": {"description": "codes"}, "400": _ERROR}},
-            "post": {"summary": "Iconclass codes for an artwork, with an image upload",
+            "post": {"summary": "Iconclass codes (or Tate subjects) for an artwork, with an image upload",
                      "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                          "title": {"type": "string"}, "description": {"type": "string"},
+                         "scheme": {"type": "string", "enum": list(SCHEMES)}, "explain": {"type": "boolean"},
                          "image": {"type": "string", "format": "binary"}}}}}},
                      "responses": {"200": {"description": "codes"}, "400": _ERROR, "413": _ERROR}}},
         "/api/similar": {"get": {"summary": "Items like a stored one", "parameters": [
