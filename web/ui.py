@@ -46,8 +46,9 @@ def search_page() -> Response:
             query = Query(text=text, image=image_path)
             if target == "concept":
                 hits = retriever.search_concepts(query, k=24, under=under)
-                results = [{"kind": "concept", "notation": h.notation, "label": h.label, "score": h.score}
-                           for h in hits]
+                widest = max((sum(max(v, 0.0) for v in h.components.values()) for h in hits), default=0.0)
+                results = [{"kind": "concept", "notation": h.notation, "label": h.label, "score": h.score,
+                            "parts": blend_bar(h.components, widest)} for h in hits]
             else:
                 hits = retriever.search_items(query, "artwork", k=24, under=under)
                 results = [dict(_artwork_card(h.iri), score=h.score, codes=h.codes) for h in hits]
@@ -58,6 +59,13 @@ def search_page() -> Response:
             os.unlink(image_path)
     return Response(render_template("search.html", q=text, target=target, under=under or "", results=results,
                                     message=message), mimetype="text/html")
+
+
+def blend_bar(components: dict[str, float], widest: float) -> list[dict[str, Any]]:
+    """Each blend component of a result as a segment of a bar (percent of the widest result),
+    so that a glance shows why a concept ranks where it does."""
+    return [{"name": name, "value": value, "width": 100 * max(value, 0.0) / widest if widest > 0 else 0.0}
+            for name, value in components.items()]
 
 
 def _artwork_card(iri: str) -> dict[str, Any]:
