@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import urllib.request
 import warnings
 from collections.abc import Sequence
@@ -363,14 +364,21 @@ def modalities_for(name: str) -> tuple[str, ...]:
 
 
 _CACHE: dict[tuple[str, str | None], Encoder] = {}
+_BUILD_LOCK = threading.Lock()
 
 
 def get_encoder(name: str = DEFAULT_MODEL, device: str | None = None) -> Encoder:
     """An encoder by registry name (see the module docstring); cached per process."""
     key = (name, device)
-    if key not in _CACHE:
-        _CACHE[key] = _build(name, device)
-    return _CACHE[key]
+    encoder = _CACHE.get(key)
+    if encoder is None:
+        # One build at a time: a server thread and a background embedding job may ask at once,
+        # and transformers' lazy imports fail when two threads import it together.
+        with _BUILD_LOCK:
+            encoder = _CACHE.get(key)
+            if encoder is None:
+                encoder = _CACHE[key] = _build(name, device)
+    return encoder
 
 
 def _build(name: str, device: str | None) -> Encoder:

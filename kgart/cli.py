@@ -691,7 +691,7 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
 
     from kgart.embeddings.job import embed as run_embed
 
-    click.echo("Embedding Iconclass concepts and artworks (search becomes available when this ends)…")
+    click.echo("Embedding Iconclass concepts, artworks and Tate subjects (search becomes available when this ends)…")
     bar = tqdm(unit=" items", desc="embed", file=sys.stderr, disable=None)
 
     def progress(done: int, total: int) -> None:
@@ -699,7 +699,8 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
         bar.refresh()
 
     try:
-        for report in run_embed(store, model=config.model, kinds=["iconclass", "artwork"], progress=progress):
+        for report in run_embed(store, model=config.model, kinds=["iconclass", "artwork", "tate"],
+                              progress=progress):
             click.echo(report.summary())
     finally:
         bar.close()

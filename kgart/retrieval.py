@@ -261,7 +261,11 @@ class Retriever:
     def concept_matrix(self, scheme: str = "iconclass") -> np.ndarray:
         """The concept vectors in memory (the index keeps them memory-mapped)."""
         if scheme not in self._matrices:
-            self._matrices[scheme] = np.ascontiguousarray(self.index(scheme).matrix, dtype=np.float32)
+            matrix = np.ascontiguousarray(self.index(scheme).matrix, dtype=np.float32)
+            if matrix.ndim != 2 or matrix.shape[0] == 0:
+                raise KgartError(f"no {scheme} vectors with {self.encoder.model_id} yet: "
+                                 f"run kgart embed --kind {scheme}")
+            self._matrices[scheme] = matrix
         return self._matrices[scheme]
 
     def prior(self, scheme: str = "iconclass") -> np.ndarray | None:

@@ -224,3 +224,28 @@ def test_clip_embeds_artwork_images(tmp_path: Path, tiny_clip: OpenClipEncoder) 
     assert reports["text"].encoded == 2
     assert reports["image"].encoded == 1 and reports["image"].failed[0][0] == "file:///nonexistent/picture.png"
     assert node_vector(store, tiny_clip.model_id, "https://example.org/a1", "image") is not None
+
+
+def test_encoder_built_once_when_threads_ask_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server thread and the demo's embedding job may both ask for the model first."""
+    import threading
+    import time
+
+    from kgart.embeddings import encoders
+
+    builds: list[str] = []
+
+    def slow_build(name: str, device: str | None) -> object:
+        builds.append(name)
+        time.sleep(0.2)  # long enough for the other thread to arrive while building
+        return object()
+
+    monkeypatch.setattr(encoders, "_CACHE", {})
+    monkeypatch.setattr(encoders, "_build", slow_build)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(get_encoder("minilm", "cpu"))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert builds == ["minilm"] and len(got) == 4 and all(g is got[0] for g in got)

@@ -165,6 +165,8 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
     assert sum(explained[0]["components"].values()) == pytest.approx(explained[0]["score"], abs=1e-4)
     wrong = client.get("/api/suggest", query_string={"title": "x", "scheme": "aat"})
     assert wrong.status_code == 400 and "scheme" in wrong.get_json()["error"]
+    unembedded = client.get("/api/suggest", query_string={"title": "the sea", "scheme": "tate"})  # no Tate vectors
+    assert unembedded.status_code == 400 and "kgart embed --kind tate" in unembedded.get_json()["error"]
     client.get("/api/search", query_string={"q": "crown", "lang": "de"})
     assert client.application.extensions["kgart"].retriever().language == "en"  # a request's lang stays its own
     similar = client.get("/api/similar", query_string={"iri": "https://w3id.org/kgart/artwork/rkd/193334"}).get_json()
