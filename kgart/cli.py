@@ -698,14 +698,17 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
         bar.total, bar.n = total, done
         bar.refresh()
 
+    if services is not None:
+        services.embedding = True
     try:
         for report in run_embed(store, model=config.model, kinds=["iconclass", "artwork", "tate"],
                               progress=progress):
             click.echo(report.summary())
     finally:
         bar.close()
-    if services is not None:
-        services.reset()
+        if services is not None:
+            services.embedding = False
+            services.reset()
     click.echo("Search is available.")
 
 

@@ -167,6 +167,14 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
     assert wrong.status_code == 400 and "scheme" in wrong.get_json()["error"]
     unembedded = client.get("/api/suggest", query_string={"title": "the sea", "scheme": "tate"})  # no Tate vectors
     assert unembedded.status_code == 400 and "kgart embed --kind tate" in unembedded.get_json()["error"]
+    services = client.application.extensions["kgart"]
+    services.embedding = True  # as while kgart demo embeds in the background
+    try:
+        busy = client.get("/api/search", query_string={"q": "crown"})
+        assert busy.status_code == 400 and "still being computed" in busy.get_json()["error"]
+        assert "still being computed" in client.get("/", query_string={"q": "crown"}).get_data(as_text=True)
+    finally:
+        services.embedding = False
     client.get("/api/search", query_string={"q": "crown", "lang": "de"})
     assert client.application.extensions["kgart"].retriever().language == "en"  # a request's lang stays its own
     similar = client.get("/api/similar", query_string={"iri": "https://w3id.org/kgart/artwork/rkd/193334"}).get_json()

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
 from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
@@ -30,6 +31,7 @@ class KgartServices:
     max_result_bytes: int = 50 * 1024 * 1024
     _retriever: Retriever | None = None
     _iconclass: Iconclass | None = None
+    embedding: bool = False  # set while a background job (kgart demo) computes the vectors
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
@@ -68,6 +70,11 @@ class KgartServices:
         self._retriever = None
 
     def retriever(self) -> Retriever:
+        """The retriever; while vectors are being computed, a clear refusal instead of
+        results from a half-built index."""
+        if self.embedding:
+            raise KgartError("the vectors are still being computed (kgart demo embeds in the background): "
+                             "search works when that ends")
         if self._retriever is None:
             from kgart.embeddings.service import open_retriever
 
