@@ -72,7 +72,7 @@ def main() -> None:
 
     report("encode only (MiniLM, ONNX Runtime)", timed(lambda q: encoder.encode_texts([q]), args.repeat))
     report("baseline: brute force, top-10 concepts (numpy)", timed(brute(c_matrix), args.repeat))
-    report("kgart: top-10 concepts, hierarchy blend + keywords + priors",
+    report("kgart: top-10 concepts, the full blend (kgart/blend.toml)",
            timed(lambda q: retriever.search_concepts(Query(text=q), k=10, labels=False), args.repeat))
     report("kgart: same, with labels", timed(lambda q: retriever.search_concepts(Query(text=q), k=10), args.repeat))
     report("baseline: brute force, top-10 Tate artworks (numpy)", timed(brute(a_matrix), args.repeat))

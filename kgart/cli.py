@@ -525,7 +525,8 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 
     Usage priors, less one use of each gold item's codes so that they cannot repeat
     the answers: Iconclass's from the usage_counts files, Tate subjects' counted in
-    the loaded Tate collection.
+    the loaded Tate collection. The gold items' own records in the store (matched by
+    their RKD number or Tate acno) are left out of the neighbours.
     """
     from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold
     from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
@@ -558,13 +559,18 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         prior_source = ", ".join(files)
     priors = counts_without(counts, gold)
     retriever = _retriever(obj, config, collection_priors=False, priors={scheme: priors})
+    exclude = _stored_records(obj.store(config), [item.source_id for item in gold if item.source_id])
     base = retriever.config.for_scheme(scheme)
     steps = [("configured blend", base)]
     if not no_ablation:
+        hierarchy = ["vector", "keyword", "children", "branch", "parent"]
         steps = [("vector only", base.only(["vector"])),
                  ("+ keywords", base.only(["vector", "keyword"])),
-                 ("+ hierarchy", base.only(["vector", "keyword", "children", "branch", "parent"])),
-                 ("+ priors (all)", base.only(COMPONENTS))]
+                 ("+ hierarchy", base.only(hierarchy))]
+        if base.weights["neighbours"]:
+            steps += [("+ priors", base.only([*hierarchy, "prior"])), ("+ neighbours (all)", base.only(COMPONENTS))]
+        else:
+            steps.append(("+ priors (all)", base.only(COMPONENTS)))
         if priors and base.weights["prior"]:
             steps.append(("prior only (popularity)", base.only(["prior"])))
         # Leave-one-out: what each component adds to all the others.
@@ -578,7 +584,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
             if not query(item).words:
                 return []
             return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False,
-                                                                  scheme=scheme)]
+                                                                  scheme=scheme, exclude=exclude)]
 
         rows.append((name, evaluate(gold, suggest_codes, cutoffs, branch_of)))
     click.echo(format_table(rows, cutoffs))
@@ -593,6 +599,19 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     else:
         click.echo("usage priors: none (set usage_counts; priors counted from the loaded collections "
                    "would include the gold items)")
+    if base.weights["neighbours"]:
+        click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
+                   "and do not vote")
+
+
+def _stored_records(store: Any, identifiers: list[str]) -> frozenset[str]:
+    """The stored artworks with these source identifiers (schema:identifier)."""
+    found: set[str] = set()
+    for start in range(0, len(identifiers), 500):
+        values = " ".join(json.dumps(i) for i in identifiers[start:start + 500])
+        found.update(str(r["a"]) for r in store.select(
+            f"SELECT ?a WHERE {{ VALUES ?id {{ {values} }} ?a a schema:VisualArtwork ; schema:identifier ?id }}"))
+    return frozenset(found)
 
 
 @main.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ class GoldItem:
     description: str
     codes: tuple[str, ...]
     keywords: str = ""
+    source_id: str = ""  # the record's id in its source (RKD number, Tate acno), to leave it out of neighbours
 
 
 def read_gold(path: str | Path) -> list[GoldItem]:
@@ -45,15 +47,16 @@ def read_gold(path: str | Path) -> list[GoldItem]:
             codes = row.get("codes") or []
             items.append(GoldItem(str(row.get("id", number)), str(row.get("title") or ""),
                                   str(row.get("description") or ""), tuple(_clean_codes(codes)),
-                                  str(row.get("keywords") or "")))
+                                  str(row.get("keywords") or ""), str(row.get("id") or "")))
     else:
         with path.open(encoding="utf-8") as f:
             for number, row in enumerate(csv.DictReader(f), start=2):
                 codes = split_codes(row.get("Iconclass code") or "")
                 if codes:
+                    record = re.search(r"(\d+)\s*$", row.get("Details URL") or "")
                     items.append(GoldItem(str(number), (row.get("Title") or "").strip(),
                                           (row.get("Description") or "").strip(), tuple(_clean_codes(codes)),
-                                          (row.get("Keywords") or "").strip()))
+                                          (row.get("Keywords") or "").strip(), record.group(1) if record else ""))
     return [i for i in items if i.codes]
 
 
@@ -119,7 +122,8 @@ def read_tate_gold(path: str | Path, limit: int = 1000) -> list[GoldItem]:
                 raise DataSourceError(f"malformed JSON: {e.msg}", path=str(path), line=number) from e
             leaves = _leaf_subjects(record.get("subjects"))
             if leaves and record.get("title"):
-                items.append(GoldItem(str(record.get("acno", number)), str(record["title"]), "", tuple(leaves)))
+                acno = str(record.get("acno") or "")
+                items.append(GoldItem(acno or str(number), str(record["title"]), "", tuple(leaves), source_id=acno))
     return items
 
 

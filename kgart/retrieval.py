@@ -9,6 +9,8 @@ A concept's score is a weighted sum of components, each explainable:
 ``branch``    the mean cosine of its children (many children hit → the branch is lifted)
 ``parent``    the cosine of its parent
 ``prior``     how often collections use the code (log-scaled usage counts, per scheme)
+``neighbours``  the codes of the most similar annotated artworks in the loaded
+              collections, each vote weighted by that artwork's cosine, scaled 0–1
 
 The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
 setting); ``kgart eval suggest`` measures what each adds. Artwork search uses
@@ -39,7 +41,7 @@ from kgart.notation import notation_from_iri, notation_iri
 from kgart.rdf import graph_iri
 from kgart.store import Store
 
-COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior")
+COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
 SCHEMES = {"iconclass": "http://iconclass.org/", "tate": "https://w3id.org/kgart/tate/subjects"}
 TARGETS = ("concept", "artwork", "sentence")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
@@ -74,6 +76,11 @@ class BlendConfig:
     image_weight: float = 1.0
     keyword_candidates: int = 200
     scheme_weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    neighbour_count: int = 50
+
+    def __post_init__(self) -> None:
+        # A component a configuration does not name is off.
+        object.__setattr__(self, "weights", {**{c: 0.0 for c in COMPONENTS}, **self.weights})
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> BlendConfig:
@@ -103,7 +110,8 @@ class BlendConfig:
             fusion = data.get("fusion", {})
             return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
                        float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)),
-                       {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()})
+                       {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()},
+                       int(data.get("neighbours", 50)))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"blend weights must be numbers: {e}") from e
 
@@ -241,6 +249,7 @@ class Retriever:
         self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
         self._collection_priors = collection_priors
         self._priors: dict[str, np.ndarray] = {}
+        self._annotated: dict[str, _Annotations] = {}
 
     # -- building blocks ------------------------------------------------------------
 
@@ -327,15 +336,42 @@ class Retriever:
 
     # -- concepts --------------------------------------------------------------------
 
-    def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass"
-                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def annotations(self, scheme: str) -> _Annotations:
+        """Which stored artworks carry which of the scheme's concepts, aligned with the
+        artwork index (for the ``neighbours`` component; read once)."""
+        if scheme not in self._annotated:
+            tree = self.scheme_tree(scheme)
+            rows = self.store.select(f"""SELECT ?a ?c WHERE {{ ?a a schema:VisualArtwork ; dcterms:subject ?c .
+                ?c skos:inScheme <{SCHEMES[scheme]}> }}""").rows
+            concepts_of: dict[str, list[int]] = {}
+            for r in rows:
+                row = tree.row.get(str(r["c"]))
+                if row is not None:
+                    concepts_of.setdefault(str(r["a"]), []).append(row)
+            self._annotated[scheme] = _Annotations.build(self.index("artwork"), concepts_of)
+        return self._annotated[scheme]
+
+    def neighbour_votes(self, vector: np.ndarray, scheme: str, k: int, exclude: frozenset[str] = frozenset()
+                        ) -> np.ndarray | None:
+        """Votes for concepts from the ``k`` annotated artworks most like the query (``exclude``:
+        artworks that must not vote, such as the items under evaluation); None when no
+        stored artwork carries the scheme's concepts."""
+        annotated = self.annotations(scheme)
+        if not annotated.rows.size:
+            return None
+        return annotated.votes(vector, k, len(self.scheme_tree(scheme).iris), exclude)
+
+    def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass",
+                       exclude: frozenset[str] = frozenset()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Blended score of every concept of a scheme, and each component's contribution
-        (with ``config`` as given, or the configured weights for that scheme)."""
+        (with ``config`` as given, or the configured weights for that scheme); artworks in
+        ``exclude`` do not vote as neighbours."""
         config = config or self.config.for_scheme(scheme)
         w = config.weights
         tree = self.scheme_tree(scheme)
         words = self._keyword_search(query.words, scheme, config.keyword_candidates) if w["keyword"] else None
-        sims = self.concept_matrix(scheme) @ self.query_vector(query)
+        vector = self.query_vector(query)
+        sims = self.concept_matrix(scheme) @ vector
         parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
         if words is not None:
             keyword = np.zeros_like(sims)
@@ -356,17 +392,21 @@ class Retriever:
         prior = self.prior(scheme) if w["prior"] else None
         if prior is not None:
             parts["prior"] = w["prior"] * prior
+        votes = self.neighbour_votes(vector, scheme, config.neighbour_count, exclude) if w["neighbours"] else None
+        if votes is not None:
+            parts["neighbours"] = w["neighbours"] * votes
         total = np.sum(list(parts.values()), axis=0)
         return total, parts
 
     def search_concepts(self, query: Query, *, k: int = 10, under: str | None = None,
                         depth: tuple[int, int] | None = None, config: BlendConfig | None = None,
-                        labels: bool = True, scheme: str = "iconclass", language: str | None = None) -> list[Hit]:
+                        labels: bool = True, scheme: str = "iconclass", language: str | None = None,
+                        exclude: frozenset[str] = frozenset()) -> list[Hit]:
         """Concepts of a scheme (``iconclass``, or ``tate`` subjects), best first; Iconclass labels
-        in ``language`` (default: the retriever's)."""
+        in ``language`` (default: the retriever's); ``exclude``: artworks that must not vote."""
         if scheme not in SCHEMES:
             raise KgartError(f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
-        total, parts = self.concept_scores(query, config, scheme)
+        total, parts = self.concept_scores(query, config, scheme, exclude)
         tree = self.scheme_tree(scheme)
         mask = np.ones(len(total), dtype=bool)
         if under and scheme == "iconclass":
@@ -465,6 +505,48 @@ class Retriever:
         for r in rows:
             out.setdefault(str(r["a"]), []).append(r["n"].value)  # type: ignore[union-attr]
         return out
+
+
+@dataclass(frozen=True)
+class _Annotations:
+    """Annotated artworks as rows of the artwork index, with their concept rows (CSR)."""
+
+    matrix: np.ndarray  # the annotated artworks' vectors when few, else the whole (memory-mapped) index
+    gathered: bool  # whether matrix holds only the annotated artworks' rows
+    position: dict[str, int]  # annotated artwork -> its place in rows
+    rows: np.ndarray  # the annotated artworks' rows in the artwork index
+    starts: np.ndarray  # concepts of the i-th: concepts[starts[i]:starts[i + 1]]
+    concepts: np.ndarray
+
+    @classmethod
+    def build(cls, index: Index, concepts_of: dict[str, list[int]]) -> _Annotations:
+        row_of = {iri: i for i, iri in enumerate(index.iris)}
+        iris = sorted(a for a in concepts_of if a in row_of)
+        rows = np.array([row_of[a] for a in iris], dtype=np.int64)
+        sizes = np.array([len(concepts_of[a]) for a in iris], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        concepts = np.array([c for a in iris for c in concepts_of[a]], dtype=np.int64)
+        # A few annotated artworks among many: keep their vectors (cheap); most of them: score
+        # the whole index and pick their rows (no copy of a large matrix).
+        gathered = rows.size * 4 <= len(index.iris)
+        matrix = np.ascontiguousarray(index.matrix[rows], dtype=np.float32) if gathered else index.matrix
+        return cls(matrix, gathered, {a: i for i, a in enumerate(iris)}, rows, starts, concepts)
+
+    def votes(self, vector: np.ndarray, k: int, n_concepts: int, exclude: frozenset[str]) -> np.ndarray:
+        sims = np.asarray(self.matrix @ vector, dtype=np.float32)
+        if not self.gathered:
+            sims = sims[self.rows]
+        if exclude:
+            sims[[self.position[a] for a in exclude if a in self.position]] = -np.inf
+        k = min(k, int(np.isfinite(sims).sum()))
+        out = np.zeros(n_concepts, dtype=np.float32)
+        if k <= 0:
+            return out
+        top = np.argpartition(-sims, k - 1)[:k]
+        for i in top:
+            out[self.concepts[self.starts[i]:self.starts[i + 1]]] += max(float(sims[i]), 0.0)
+        best = out.max()
+        return out / best if best > 0 else out
 
 
 def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:

@@ -264,7 +264,8 @@ def test_tate_scheme_suggest_and_eval(tmp_path: Path, slice_dir: Path) -> None:
     result = runner.invoke(main, ["--store", str(location), "eval", "suggest", "--scheme", "tate",
                                   "--input", str(records), "--k", "1,3"])
     assert result.exit_code == 0, result.output
-    assert "(2 items)" in result.output and "+ priors (all)" in result.output
+    assert "(2 items)" in result.output and "+ neighbours (all)" in result.output
+    assert "2 of the 2 gold items are records in the store and do not vote" in result.output
 
 
 def test_blend_config_file_and_scheme_weights(tmp_path: Path) -> None:
@@ -283,3 +284,22 @@ def test_blend_config_file_and_scheme_weights(tmp_path: Path) -> None:
     path.write_text("[weights]\nvector = 'high'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="numbers"):
         BlendConfig.load(path)
+
+
+def test_neighbours_vote_with_their_codes_unless_left_out(hand_built: Retriever) -> None:
+    """Two annotated artworks; the one most like the query lends its concept its vote."""
+    hand_built.store.update(f"""INSERT DATA {{ GRAPH <https://w3id.org/kgart/graph/demo> {{
+        <urn:near> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11H")}> .
+        <urn:far> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11A3")}> }} }}""")
+    concepts = hand_built.index("iconclass")
+    artworks = MatrixIndex(["urn:near", "urn:far"], np.array([[1, 0, 0], [0.6, 0, 0.8]], dtype=np.float32))
+    retriever = Retriever(hand_built.store, hand_built.encoder,
+                          lambda kind: artworks if kind == "artwork" else concepts)  # type: ignore[arg-type,return-value]
+    config = BlendConfig({"vector": 0.1, "neighbours": 1.0}, neighbour_count=1)
+    best = retriever.search_concepts(Query(text="q"), config=config, k=1, labels=False)[0]
+    assert best.notation == "11H" and best.components["neighbours"] == pytest.approx(1.0)  # 11H's cosine is 0
+    left_out = retriever.search_concepts(Query(text="q"), config=config, k=1, labels=False,
+                                         exclude=frozenset({"urn:near"}))[0]
+    assert left_out.notation == "11A3"  # the nearest artwork left out, the next one votes
+    config_off = BlendConfig({"vector": 1.0})
+    assert retriever.search_concepts(Query(text="q"), config=config_off, k=1, labels=False)[0].notation == "11H1"
