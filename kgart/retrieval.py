@@ -376,13 +376,10 @@ class Retriever:
         parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
         if words is not None:
             keyword = np.zeros_like(sims)
-            hits = words.result()
-            if hits:
-                best = max(h.score for h in hits) or 1.0
-                for h in hits:
-                    row = tree.row.get(h.iri)
-                    if row is not None:
-                        keyword[row] = h.score / best
+            for iri, value in scaled_to_best(words.result()).items():
+                row = tree.row.get(iri)
+                if row is not None:
+                    keyword[row] = value
             parts["keyword"] = w["keyword"] * keyword
         if w["children"]:
             parts["children"] = w["children"] * tree.child_max(sims)
@@ -478,11 +475,9 @@ class Retriever:
                 scored.setdefault(iri, {})["vector"] = config.weights["vector"] * s
         if words is not None:
             hits = [h for h in words.result() if allowed is None or h.iri in allowed]
-            if hits:
-                best = max(h.score for h in hits) or 1.0
-                for h in hits:
-                    if h.iri != query.iri:
-                        scored.setdefault(h.iri, {})["keyword"] = config.weights["keyword"] * h.score / best
+            for iri, value in scaled_to_best(hits).items():
+                if iri != query.iri:
+                    scored.setdefault(iri, {})["keyword"] = config.weights["keyword"] * value
         ranked_items = sorted(scored.items(), key=lambda kv: -sum(kv[1].values()))[:k]
         return [Hit(iri, sum(parts.values()), components=parts, codes=codes.get(iri, []))
                 for iri, parts in ranked_items]
@@ -506,6 +501,13 @@ class Retriever:
         for r in rows:
             out.setdefault(str(r["a"]), []).append(r["n"].value)  # type: ignore[union-attr]
         return out
+
+
+def scaled_to_best(hits: Sequence[KeywordHit]) -> dict[str, float]:
+    """BM25 scores as a share of the best one (0–1), so that the keyword weight means the
+    same whatever the query's words."""
+    best = max((h.score for h in hits), default=0.0) or 1.0
+    return {h.iri: h.score / best for h in hits}
 
 
 @dataclass(frozen=True)
