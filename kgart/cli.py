@@ -359,17 +359,13 @@ def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: 
             click.echo(f"  image failed: {source}: {reason}")
 
 
-def _usage_count_files(config: Config) -> list[str]:
-    return [p.strip() for p in (config.usage_counts or "").split(",") if p.strip()]
-
-
 def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True,
                priors: dict[str, dict[str, float]] | None = None) -> Any:
     from kgart.embeddings.service import open_retriever
 
     store = obj.store(config)
     return open_retriever(store, model=config.model, device=config.device, backend=config.index_backend,
-                          blend_config=config.blend_config, usage_counts=_usage_count_files(config),
+                          blend_config=config.blend_config, usage_counts=config.usage_count_files,
                           language=language, priors_from_collections=collection_priors, priors=priors)
 
 
@@ -550,7 +546,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         return Query(title=item.title if "title" in chosen else "", description=description)
 
     config = obj.config()
-    files = _usage_count_files(config)
+    files = config.usage_count_files
     if scheme == "tate":
         counts = priors_from_store(obj.store(config), "tate")
         prior_source = "Tate subjects counted in the loaded collections"

@@ -89,6 +89,11 @@ class Config:
             raise AttributeError(name) from None
 
     @property
+    def usage_count_files(self) -> list[str]:
+        """The ``usage_counts`` setting as a list of CSV paths."""
+        return [p.strip() for p in (self.values.get("usage_counts") or "").split(",") if p.strip()]
+
+    @property
     def store_location(self) -> str | None:
         """The store folder or server URL, or ``None`` for an in-memory store."""
         if self.values.get("store_url") and not self.values.get("store"):

@@ -78,10 +78,10 @@ class KgartServices:
         if self._retriever is None:
             from kgart.embeddings.service import open_retriever
 
-            counts = [p.strip() for p in (self.config.usage_counts or "").split(",") if p.strip()]
             self._retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
                                              backend=self.config.index_backend,
-                                             blend_config=self.config.blend_config, usage_counts=counts)
+                                             blend_config=self.config.blend_config,
+                                             usage_counts=self.config.usage_count_files)
             self._retriever.iconclass = self.iconclass  # share the tree index
         return self._retriever
 
