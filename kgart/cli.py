@@ -524,7 +524,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     the loaded Tate collection. The gold items' own records in the store (matched by
     their RKD number or Tate acno) are left out of the neighbours.
     """
-    from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold
+    from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold, records_in_store
     from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
@@ -555,7 +555,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         prior_source = ", ".join(files)
     priors = counts_without(counts, gold)
     retriever = _retriever(obj, config, collection_priors=False, priors={scheme: priors})
-    exclude = _stored_records(obj.store(config), [item.source_id for item in gold if item.source_id])
+    exclude = records_in_store(obj.store(config), gold)
     base = retriever.config.for_scheme(scheme)
     steps = [("configured blend", base)]
     if not no_ablation:
@@ -598,16 +598,6 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if base.weights["neighbours"]:
         click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
                    "and do not vote")
-
-
-def _stored_records(store: Any, identifiers: list[str]) -> frozenset[str]:
-    """The stored artworks with these source identifiers (schema:identifier)."""
-    found: set[str] = set()
-    for start in range(0, len(identifiers), 500):
-        values = " ".join(json.dumps(i) for i in identifiers[start:start + 500])
-        found.update(str(r["a"]) for r in store.select(
-            f"SELECT ?a WHERE {{ VALUES ?id {{ {values} }} ?a a schema:VisualArtwork ; schema:identifier ?id }}"))
-    return frozenset(found)
 
 
 @main.command()

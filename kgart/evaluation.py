@@ -20,6 +20,7 @@ from pathlib import Path
 
 from kgart.errors import DataSourceError, NotationError
 from kgart.notation import parse_lenient, split_codes
+from kgart.store import Store
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,18 @@ def counts_without(counts: Mapping[str, float], gold: Sequence[GoldItem]) -> dic
             if code in out:
                 out[code] = max(0.0, out[code] - 1.0)
     return out
+
+
+def records_in_store(store: Store, gold: Sequence[GoldItem]) -> frozenset[str]:
+    """The stored artworks that are the gold items' own records (by ``schema:identifier``):
+    they must not vote as neighbours for the answers they are scored on."""
+    identifiers = [item.source_id for item in gold if item.source_id]
+    found: set[str] = set()
+    for start in range(0, len(identifiers), 500):
+        values = " ".join(json.dumps(i) for i in identifiers[start:start + 500])  # JSON escapes suit SPARQL strings
+        found.update(str(r["a"]) for r in store.select(
+            f"SELECT ?a WHERE {{ VALUES ?id {{ {values} }} ?a a schema:VisualArtwork ; schema:identifier ?id }}"))
+    return frozenset(found)
 
 
 def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:

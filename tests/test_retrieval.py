@@ -303,3 +303,15 @@ def test_neighbours_vote_with_their_codes_unless_left_out(hand_built: Retriever)
     assert left_out.notation == "11A3"  # the nearest artwork left out, the next one votes
     config_off = BlendConfig({"vector": 1.0})
     assert retriever.search_concepts(Query(text="q"), config=config_off, k=1, labels=False)[0].notation == "11H1"
+
+
+def test_records_in_store_finds_gold_items_by_source_id() -> None:
+    from kgart.evaluation import records_in_store
+
+    store = Store()
+    store.update('INSERT DATA { GRAPH <https://w3id.org/kgart/graph/demo> { '
+                 '<urn:a> a schema:VisualArtwork ; schema:identifier "T0\\"1" . '
+                 '<urn:b> a schema:VisualArtwork ; schema:identifier "T02" } }')
+    gold = [GoldItem("1", "t", "", ("25F",), source_id='T0"1'), GoldItem("2", "u", "", ("25F",), source_id="T99"),
+            GoldItem("3", "v", "", ("25F",))]
+    assert records_in_store(store, gold) == frozenset({"urn:a"})  # quotes escaped; unknown and missing ids skipped
