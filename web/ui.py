@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
-from kgart.retrieval import Query
+from kgart.retrieval import COMPONENTS, Query
 from kgart.store import Store
 
 
@@ -58,7 +58,7 @@ def search_page() -> Response:
         if image_path:
             os.unlink(image_path)
     return Response(render_template("search.html", q=text, target=target, under=under or "", results=results,
-                                    message=message), mimetype="text/html")
+                                    message=message, components=COMPONENTS), mimetype="text/html")
 
 
 def blend_bar(components: dict[str, float], widest: float) -> list[dict[str, Any]]:
