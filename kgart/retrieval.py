@@ -95,19 +95,23 @@ class BlendConfig:
                 user = tomllib.loads(Path(path).read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError) as e:
                 raise ConfigError(f"cannot read blend configuration {path}: {e}") from e
-            data["weights"] = {**data["weights"], **user.pop("weights", {})}
-            for scheme, table in user.pop("schemes", {}).items():
+            data["weights"] = {**data["weights"], **_table(user.pop("weights", {}), "[weights]")}
+            for scheme, table in _table(user.pop("schemes", {}), "[schemes]").items():
                 own = data.setdefault("schemes", {}).setdefault(scheme, {}).setdefault("weights", {})
-                own.update(table.get("weights", {}) if isinstance(table, dict) else {})
+                own.update(_table(_table(table, f"[schemes.{scheme}]").get("weights", {}),
+                                  f"[schemes.{scheme}.weights]"))
             data.update(user)
-        overrides = {scheme: (table.get("weights", {}) if isinstance(table, dict) else {})
-                     for scheme, table in data.get("schemes", {}).items()}
+        overrides = {scheme: table["weights"] for scheme, table in data.get("schemes", {}).items()}
+        unknown_schemes = sorted(set(overrides) - set(SCHEMES))
+        if unknown_schemes:
+            raise ConfigError(f"unknown scheme(s) {', '.join(unknown_schemes)} in the blend configuration; "
+                              f"known: {', '.join(SCHEMES)}")
         unknown = sorted(set(data["weights"]).union(*overrides.values()) - set(COMPONENTS))
         if unknown:
             raise ConfigError(f"unknown blend component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
         try:
             weights = {k: float(data["weights"].get(k, 0.0)) for k in COMPONENTS}
-            fusion = data.get("fusion", {})
+            fusion = _table(data.get("fusion", {}), "[fusion]")
             return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
                        float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)),
                        {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()},
@@ -123,6 +127,13 @@ class BlendConfig:
         """The same configuration with every other component switched off (ablation)."""
         keep = set(components)
         return replace(self, weights={k: (v if k in keep else 0.0) for k, v in self.weights.items()})
+
+
+def _table(value: object, where: str) -> dict[str, Any]:
+    """A TOML table of the blend configuration, or a clear error naming where it is not one."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"blend configuration: {where} must be a table, not {value!r}")
+    return value
 
 
 @dataclass

@@ -284,6 +284,15 @@ def test_blend_config_file_and_scheme_weights(tmp_path: Path) -> None:
     path.write_text("[weights]\nvector = 'high'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="numbers"):
         BlendConfig.load(path)
+    for text, where in [("schemes = 3\n", r"\[schemes\]"), ("[schemes]\ntate = 3\n", r"\[schemes.tate\]"),
+                        ("weights = 1\n", r"\[weights\]"), ("fusion = 'x'\n", r"\[fusion\]"),
+                        ("[schemes.tate]\nweights = 2\n", r"\[schemes.tate.weights\]")]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=where):
+            BlendConfig.load(path)
+    path.write_text("[schemes.aat.weights]\nvector = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown scheme"):
+        BlendConfig.load(path)
 
 
 def test_neighbours_vote_with_their_codes_unless_left_out(hand_built: Retriever) -> None:
