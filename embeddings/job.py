@@ -26,18 +26,15 @@ from pathlib import Path
 import numpy as np
 from kgart.embeddings.encoders import DEFAULT_MODEL, Encoder, get_encoder, modalities_for, model_id_for
 from kgart.embeddings.index import ExactIndex, StaleIndexError, build_index, fingerprint, read_index, write_index
-from kgart.embeddings.texts import KINDS, NodeInput, read_nodes
+from kgart.embeddings.texts import NodeInput, read_nodes
 
-from kgart.errors import KgartError
+from kgart.kinds import Kinds, NodeKind
 from kgart.rdf import IRI, KGART, KGART_BASE, RDF, XSD, Literal, Triple, graph_iri, slug
-from kgart.store import Store
+from kgart.sparql_template import Pattern
+from kgart.triplestore import TripleStore
 
-KIND_PATTERNS = {
-    "iconclass": f"GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept }}",
-    "artwork": "?node a schema:VisualArtwork",
-    "sentence": "?node a kgart:Sentence",
-    "tate": "?node skos:inScheme <https://w3id.org/kgart/tate/subjects>",
-}
+Store = TripleStore  # what the job needs of a store: the protocol
+
 
 
 def embeddings_graph(model_id: str) -> IRI:
@@ -99,12 +96,21 @@ class EmbedReport:
         return line
 
 
-def stored_hashes(store: Store, model_id: str, modality: str, kind: str | None = None) -> dict[str, str]:
+def _kind(store: Store, kind: str | NodeKind) -> NodeKind:
+    return kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
+
+
+def _nodes_of(store: Store, kind: str | NodeKind | None) -> Pattern:
+    return _kind(store, kind).nodes if kind is not None else Pattern("")
+
+
+def stored_hashes(store: Store, model_id: str, modality: str, kind: str | NodeKind | None = None) -> dict[str, str]:
     """Node → source hash of its stored vector (of one kind of node, when given)."""
-    pattern = KIND_PATTERNS[kind] if kind else ""
-    rows = store.select(f"""SELECT ?node ?h WHERE {{ {pattern} GRAPH <{embeddings_graph(model_id)}> {{
-        ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ; kgart:sourceHash ?h }} }}""")
-    return {str(r["node"]): r["h"].value for r in rows}  # type: ignore[union-attr]
+    rows = store.select("""SELECT ?node ?h WHERE { $nodes GRAPH $graph {
+        ?node kgart:embedding ?e . ?e kgart:modality $modality ; kgart:sourceHash ?h } }""",
+                        {"nodes": _nodes_of(store, kind), "graph": embeddings_graph(model_id),
+                         "modality": Literal(modality)})
+    return {str(r["node"]): r.text("h") for r in rows}
 
 
 def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("iconclass",),
@@ -117,21 +123,21 @@ def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("
     The model is loaded only when some node needs encoding. ``progress(done,
     total)`` is called after each batch.
     """
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        raise KgartError(f"unknown node kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    registry = Kinds.of(store)
+    chosen = [registry.get(k) for k in kinds]  # an unknown name: KgartError naming the known ones
     model_id = encoder.model_id if encoder is not None else model_id_for(model)
     modalities = encoder.modalities if encoder is not None else modalities_for(model)
     reports = []
-    for kind in kinds:
+    for node_kind in chosen:
+        kind = node_kind.name
         for modality in modalities:
             if modality == "image" and kind != "artwork":
                 continue
             report = EmbedReport(model_id, kind, modality)
             start = time.perf_counter()
-            nodes = [n for n in read_nodes(store, kind, language=language)
+            nodes = [n for n in read_nodes(store, node_kind, language=language)
                      if (n.text if modality == "text" else n.image)]
-            current = stored_hashes(store, model_id, modality, kind)
+            current = stored_hashes(store, model_id, modality, node_kind)
             todo = [n for n in nodes if current.get(n.iri) != n.source_hash(model_id, modality)]
             report.nodes, report.current = len(nodes), len(nodes) - len(todo)
             report.timings["read"] = time.perf_counter() - start
@@ -179,9 +185,9 @@ def _write_batch(store: Store, graph: str, model_id: str, modality: str, nodes: 
         return
     # Old vectors of these nodes go first; a job killed between the two steps leaves
     # the nodes without a vector, which the next run encodes again.
-    values = " ".join(f"<{embedding_iri(model_id, modality, n.iri)}>" for n in nodes)
-    store.update(f"DELETE {{ GRAPH <{graph}> {{ ?e ?p ?o . ?node kgart:embedding ?e }} }} WHERE {{ "
-                 f"GRAPH <{graph}> {{ VALUES ?e {{ {values} }} ?e ?p ?o OPTIONAL {{ ?node kgart:embedding ?e }} }} }}")
+    store.update("DELETE { GRAPH $graph { ?e ?p ?o . ?node kgart:embedding ?e } } WHERE { "
+                 "GRAPH $graph { VALUES ?e { $embeddings } ?e ?p ?o OPTIONAL { ?node kgart:embedding ?e } } }",
+                 {"graph": IRI(graph), "embeddings": [embedding_iri(model_id, modality, n.iri) for n in nodes]})
     triples = [t for n, v in zip(nodes, vectors, strict=True) for t in vector_triples(model_id, modality, n, v)]
     store.add_triples(graph, triples)
 
@@ -207,20 +213,19 @@ def default_index_dir(store: Store) -> Path | None:
 def stored_vectors(store: Store, model_id: str, kind: str, modality: str
                    ) -> tuple[list[str], np.ndarray, str]:
     """Every stored vector of one kind: IRIs (sorted), matrix, fingerprint."""
-    rows = store.select(f"""SELECT ?node ?v ?h WHERE {{ {KIND_PATTERNS[kind]}
-        GRAPH <{embeddings_graph(model_id)}> {{ ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ;
-        kgart:vector ?v ; kgart:sourceHash ?h }} }} ORDER BY ?node""")
+    rows = store.select("""SELECT ?node ?v ?h WHERE { $nodes
+        GRAPH $graph { ?node kgart:embedding ?e . ?e kgart:modality $modality ;
+        kgart:vector ?v ; kgart:sourceHash ?h } } ORDER BY ?node""",
+                        {"nodes": _nodes_of(store, kind), "graph": embeddings_graph(model_id),
+                         "modality": Literal(modality)})
     iris = [str(r["node"]) for r in rows]
-    matrix = (np.stack([decode_vector(r["v"].value) for r in rows])  # type: ignore[union-attr]
+    matrix = (np.stack([decode_vector(r.text("v")) for r in rows])
               if rows.rows else np.zeros((0, 0), np.float32))
-    return iris, matrix, fingerprint((str(r["node"]), r["h"].value) for r in rows)  # type: ignore[union-attr]
+    return iris, matrix, fingerprint((str(r["node"]), r.text("h")) for r in rows)
 
 
 def current_fingerprint(store: Store, model_id: str, kind: str, modality: str) -> str:
-    rows = store.select(f"""SELECT ?node ?h WHERE {{ {KIND_PATTERNS[kind]}
-        GRAPH <{embeddings_graph(model_id)}> {{ ?node kgart:embedding ?e . ?e kgart:modality "{modality}" ;
-        kgart:sourceHash ?h }} }}""")
-    return fingerprint((str(r["node"]), r["h"].value) for r in rows)  # type: ignore[union-attr]
+    return fingerprint(stored_hashes(store, model_id, modality, kind).items())
 
 
 def refresh_index(store: Store, model_id: str, kind: str, modality: str = "text", *,
@@ -257,9 +262,10 @@ def load_index(store: Store, model_id: str, kind: str, modality: str = "text", *
 
 
 def node_vector(store: Store, model_id: str, node: str, modality: str = "text") -> np.ndarray | None:
-    rows = store.select(f"""SELECT ?v WHERE {{ GRAPH <{embeddings_graph(model_id)}> {{
-        <{node}> kgart:embedding ?e . ?e kgart:modality "{modality}" ; kgart:vector ?v }} }}""").rows
-    return decode_vector(rows[0]["v"].value) if rows else None  # type: ignore[union-attr]
+    rows = store.select("""SELECT ?v WHERE { GRAPH $graph {
+        $node kgart:embedding ?e . ?e kgart:modality $modality ; kgart:vector ?v } }""",
+                        {"graph": embeddings_graph(model_id), "node": IRI(node), "modality": Literal(modality)}).rows
+    return decode_vector(rows[0].text("v")) if rows else None
 
 
-__all__: Iterable[str] = ["EmbedReport", "embed", "load_index", "refresh_index", "decode_vector", "node_vector"]
+__all__ = ["EmbedReport", "embed", "load_index", "refresh_index", "decode_vector", "node_vector"]

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kgart.iconclass import Iconclass
+from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri
-from kgart.rdf import IRI, graph_iri
-from kgart.store import SelectResult, Store
+from kgart.rdf import IRI, Literal, graph_iri
+from kgart.triplestore import SelectResult, TripleStore
 
-KINDS = ("iconclass", "artwork", "sentence", "tate")
-TATE_SCHEME = "https://w3id.org/kgart/tate/subjects"
 MAX_KEYWORDS = 8
 
 
@@ -67,7 +66,7 @@ def artwork_text(titles: list[str], description: str = "") -> str:
 
 
 def subject_text(label: str) -> str:
-    """A Tate subject term: its name (``man, old``)."""
+    """A concept of any other scheme (a Tate subject term, ``man, old``): its label."""
     return label
 
 
@@ -76,40 +75,52 @@ def sentence_text(text: str) -> str:
     return text
 
 
-def read_nodes(store: Store, kind: str, *, language: str = "en", with_keywords: bool = False,
+def read_nodes(store: TripleStore, kind: str | NodeKind, *, language: str = "en", with_keywords: bool = False,
                with_parent: bool = False) -> Iterator[NodeInput]:
-    """Every node of one kind with its encoder input, in a stable order."""
-    if kind == "iconclass":
+    """Every node of one kind (a name from :mod:`kgart.kinds`, or the kind) with its
+    encoder input, in a stable order."""
+    node_kind = kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
+    if node_kind.name == "iconclass":
         yield from _iconclass_nodes(store, language, with_keywords, with_parent)
-    elif kind == "artwork":
+    elif node_kind.name == "artwork":
         yield from _artwork_nodes(store)
-    elif kind == "tate":
-        rows = store.select(f"""SELECT ?c ?l WHERE {{ ?c skos:inScheme <{TATE_SCHEME}> ; skos:prefLabel ?l }}
-                                ORDER BY ?c""")
-        for r in rows:
-            yield NodeInput(r["c"], "tate", subject_text(r["l"].value))  # type: ignore[arg-type,union-attr]
-    elif kind == "sentence":
+    elif node_kind.name == "sentence":
         rows = store.select("SELECT ?s ?t WHERE { ?s a kgart:Sentence ; schema:text ?t } ORDER BY ?s")
         for r in rows:
-            yield NodeInput(r["s"], "sentence", sentence_text(r["t"].value))  # type: ignore[arg-type,union-attr]
+            yield NodeInput(r.iri("s"), "sentence", sentence_text(r.text("t")))
     else:
-        raise ValueError(f"unknown node kind {kind!r}; known: {', '.join(KINDS)}")
+        yield from _scheme_nodes(store, node_kind, language)
 
 
-def _iconclass_nodes(store: Store, language: str, with_keywords: bool, with_parent: bool) -> Iterator[NodeInput]:
-    graph = graph_iri("iconclass")
+def _scheme_nodes(store: TripleStore, kind: NodeKind, language: str) -> Iterator[NodeInput]:
+    """The concepts of any SKOS scheme: the label in ``language``, else in English, else any."""
+    rows = store.select("SELECT ?node ?l WHERE { $nodes ?node skos:prefLabel ?l }", {"nodes": kind.nodes})
+    best: dict[str, tuple[int, str]] = {}
+    for r in rows:
+        label = r.literal("l")
+        rank = 0 if label.language == language else 1 if label.language == "en" else 2
+        node = str(r["node"])
+        if node not in best or (rank, label.value) < best[node]:
+            best[node] = (rank, label.value)
+    for node in sorted(best):
+        yield NodeInput(IRI(node), kind.name, subject_text(best[node][1]))
+
+
+def _iconclass_nodes(store: TripleStore, language: str, with_keywords: bool, with_parent: bool
+                     ) -> Iterator[NodeInput]:
+    graph = {"graph": graph_iri("iconclass"), "lang": Literal(language)}
     labels = _by_subject(store.select(
-        f'SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept ; skos:prefLabel ?v '
-        f'FILTER(lang(?v) = "{language}") }} }}'))
+        "SELECT ?c ?v WHERE { GRAPH $graph { ?c a skos:Concept ; skos:prefLabel ?v FILTER(lang(?v) = $lang) } }",
+        graph))
     keywords = _by_subject(store.select(
-        f'SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept ; skos:altLabel ?v '
-        f'FILTER(lang(?v) = "{language}") }} }}')) if with_keywords else {}
+        "SELECT ?c ?v WHERE { GRAPH $graph { ?c a skos:Concept ; skos:altLabel ?v FILTER(lang(?v) = $lang) } }",
+        graph)) if with_keywords else {}
     parents: dict[str, list[str]] = {}
     if with_parent:
-        parents = _by_subject(store.select(
-            f"SELECT ?c ?v WHERE {{ GRAPH <{graph}> {{ ?c skos:broader ?p }} }}"))
-    every = [str(r["c"]) for r in store.select(
-        f"SELECT ?c WHERE {{ GRAPH <{graph}> {{ ?c a skos:Concept }} }}").rows]
+        parents = _by_subject(store.select("SELECT ?c ?v WHERE { GRAPH $graph { ?c skos:broader ?v } }",
+                                           {"graph": graph["graph"]}))
+    every = [str(r["c"]) for r in store.select("SELECT ?c WHERE { GRAPH $graph { ?c a skos:Concept } }",
+                                                {"graph": graph["graph"]}).rows]
     missing = [c for c in every if c not in labels]
     if missing:
         # No text of its own in this language (a few named forms have none in any):
@@ -125,7 +136,7 @@ def _iconclass_nodes(store: Store, language: str, with_keywords: bool, with_pare
                         iconclass_text(labels[concept][0], keywords.get(concept), parent_label))
 
 
-def _artwork_nodes(store: Store) -> Iterator[NodeInput]:
+def _artwork_nodes(store: TripleStore) -> Iterator[NodeInput]:
     titles = _by_subject(store.select(
         "SELECT ?a ?v WHERE { ?a a schema:VisualArtwork ; schema:name ?v } ORDER BY ?a ?v"))
     descriptions = _by_subject(store.select(
@@ -144,8 +155,6 @@ def _by_subject(result: SelectResult) -> dict[str, list[str]]:
     key_name = result.variables[0]
     out: dict[str, list[str]] = {}
     for r in result.rows:
-        key = r[key_name]
-        value = r.get("v")
-        if value is not None:
-            out.setdefault(str(key), []).append(getattr(value, "value", str(value)))
+        if "v" in r:
+            out.setdefault(str(r[key_name]), []).append(r.text("v"))
     return out

@@ -317,16 +317,18 @@ def query(obj: _Context, sparql: str, fmt: str) -> None:
 
 @main.command()
 @click.option("--model", metavar="M", help="Encoder (see `kgart settings`; default minilm) [env KGART_MODEL].")
-@click.option("--kind", "kinds", type=click.Choice(["iconclass", "artwork", "sentence", "tate", "all"]),
-              multiple=True,
-              default=["iconclass"], show_default=True, help="Which nodes to embed; repeatable.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Which nodes to embed, repeatable: iconclass (the default), artwork, sentence, the name of any "
+                   "concept scheme in the store (tate, …; see `kgart stats`), or all.")
+@click.option("--scheme", "schemes", multiple=True, metavar="IRI",
+              help="Embed the concepts of this SKOS scheme (its IRI or name); repeatable.")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 4096), help="Batch size [env KGART_BATCH_SIZE].")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where the model runs [env KGART_DEVICE].")
 @click.option("--lang", "language", default="en", show_default=True, help="Label language of Iconclass texts.")
 @pass_ctx
 @_friendly_errors
-def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: int | None, device: str | None,
-          language: str) -> None:
+def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], schemes: tuple[str, ...],
+          batch_size: int | None, device: str | None, language: str) -> None:
     """Encode nodes without a current vector, store the vectors as node properties, update the index.
 
     Re-running does nothing when nothing changed; an interrupted run resumes
@@ -335,11 +337,16 @@ def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], batch_size: 
     from tqdm import tqdm
 
     from kgart.embeddings.job import embed as run_embed
-    from kgart.embeddings.texts import KINDS
+    from kgart.kinds import Kinds
 
     config = obj.config(model=model, batch_size=batch_size, device=device)
     store = obj.store(config, write=True)
-    chosen = list(KINDS) if "all" in kinds else list(dict.fromkeys(kinds))
+    registry = Kinds.of(store)
+    if "all" in kinds:
+        chosen = registry.names()
+    else:
+        chosen = list(dict.fromkeys([*kinds, *(registry.get(s, role="concept").name for s in schemes)]))
+        chosen = chosen or ["iconclass"]
     bar = tqdm(unit=" items", desc="embed", file=sys.stderr, disable=None)
 
     def progress(done: int, total: int) -> None:
@@ -403,17 +410,20 @@ def _parse_depth(value: str | None) -> tuple[int, int] | None:
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--lang", "language", default="en", show_default=True, help="Label language.")
 @click.option("--explain", is_flag=True, help="Show each blend component's contribution.")
+@click.option("--scheme", default="iconclass", show_default=True, metavar="NAME|IRI",
+              help="With --target concept: which concept scheme (iconclass, tate, or any SKOS scheme in the store).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_ctx
 @_friendly_errors
 def search(obj: _Context, text: str, target: str, under: str | None, depth: str | None, graph: str | None,
-           k: int, language: str, explain: bool, fmt: str) -> None:
+           k: int, language: str, explain: bool, scheme: str, fmt: str) -> None:
     """Search concepts, artworks or sentences by meaning and words (run kgart embed first)."""
     from kgart.retrieval import Query
 
     retriever = _retriever(obj, obj.config(), language)
     if target == "concept":
-        hits = retriever.search_concepts(Query(text=text), k=k, under=under, depth=_parse_depth(depth))
+        hits = retriever.search_concepts(Query(text=text), k=k, under=under, depth=_parse_depth(depth),
+                                         scheme=scheme)
     else:
         hits = retriever.search_items(Query(text=text), target, k=k, under=under, graph=graph)
     _print_hits(hits, fmt, explain)
@@ -439,8 +449,9 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="Show each blend component's contribution (table only).")
-@click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True,
-              help="Suggest Iconclass codes, or Tate subjects (their ids as notations; kgart embed --kind tate).")
+@click.option("--scheme", default="iconclass", show_default=True, metavar="NAME|IRI",
+              help="Suggest Iconclass codes, or the concepts of another scheme in the store: tate (Tate subject "
+                   "ids as notations), or any SKOS scheme by name or IRI (kgart embed --kind NAME first).")
 @pass_ctx
 @_friendly_errors
 def suggest(obj: _Context, title: str, description: str, image: str, input_file: str | None, k: int, fmt: str,
@@ -468,11 +479,11 @@ def suggest(obj: _Context, title: str, description: str, image: str, input_file:
             _print_hits(hits, "table", explain)
 
 
-def _tate_branch(store: Any) -> Any:
-    """For Tate subjects, a code's branch is its level-1 parent (ids are not hierarchical)."""
-    rows = store.select("""SELECT ?n ?pn WHERE { ?c skos:inScheme <https://w3id.org/kgart/tate/subjects> ;
-        skos:notation ?n ; skos:broader/skos:notation ?pn }""").rows
-    parent = {r["n"].value: r["pn"].value for r in rows}
+def _scheme_branch(store: Any, scheme: Any) -> Any:
+    """For a scheme whose codes are not hierarchical (Tate subject ids), a code's branch is its parent."""
+    rows = store.select("""SELECT ?n ?pn WHERE { ?c skos:inScheme $scheme ;
+        skos:notation ?n ; skos:broader/skos:notation ?pn }""", {"scheme": scheme}).rows
+    parent = {r.text("n"): r.text("pn") for r in rows}
     return lambda code: parent.get(code, code)
 
 
@@ -547,8 +558,11 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 
     config = obj.config()
     files = config.usage_count_files
-    if scheme == "tate":
-        counts = priors_from_store(obj.store(config), "tate")
+    from kgart.kinds import Kinds
+
+    scheme_kind = Kinds.of(obj.store(config)).get(scheme, role="concept") if scheme == "tate" else None
+    if scheme_kind is not None:
+        counts = priors_from_store(obj.store(config), scheme_kind.scheme)
         prior_source = "Tate subjects counted in the loaded collections"
     else:
         counts = load_priors(files) if files else {}
@@ -574,7 +588,8 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                   for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
     rows = []
     depth = max(cutoffs)
-    branch_of = _tate_branch(obj.store(config)) if scheme == "tate" else (lambda code: code[:4])
+    branch_of = (_scheme_branch(obj.store(config), scheme_kind.scheme) if scheme_kind is not None
+                 else (lambda code: code[:4]))
     for name, blend in steps:
         def suggest_codes(item: Any, c: Any = blend) -> list[str]:
             if not query(item).words:

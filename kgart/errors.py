@@ -59,3 +59,7 @@ class DataSourceError(KgartError):
         if path is not None:
             location = f"{path}:{line}: " if line is not None else f"{path}: "
         super().__init__(f"{location}{message}")
+
+
+class InvalidTermError(QueryError, ValueError):
+    """A value meant for a query (an IRI, a language tag, a literal) is not a valid RDF term."""

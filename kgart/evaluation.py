@@ -20,7 +20,8 @@ from pathlib import Path
 
 from kgart.errors import DataSourceError, NotationError
 from kgart.notation import parse_lenient, split_codes
-from kgart.store import Store
+from kgart.rdf import Literal
+from kgart.triplestore import TripleStore as Store
 
 
 @dataclass(frozen=True)
@@ -164,9 +165,9 @@ def records_in_store(store: Store, gold: Sequence[GoldItem]) -> frozenset[str]:
     identifiers = [item.source_id for item in gold if item.source_id]
     found: set[str] = set()
     for start in range(0, len(identifiers), 500):
-        values = " ".join(json.dumps(i) for i in identifiers[start:start + 500])  # JSON escapes suit SPARQL strings
         found.update(str(r["a"]) for r in store.select(
-            f"SELECT ?a WHERE {{ VALUES ?id {{ {values} }} ?a a schema:VisualArtwork ; schema:identifier ?id }}"))
+            "SELECT ?a WHERE { VALUES ?id { $ids } ?a a schema:VisualArtwork ; schema:identifier ?id }",
+            {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]}))
     return frozenset(found)
 
 

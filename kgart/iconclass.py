@@ -27,7 +27,8 @@ from kgart.notation import (
     parse_notation,
 )
 from kgart.rdf import ICONCLASS_KEYS, ICONCLASS_SCHEME, IRI, KGART, RDF, SKOS, Literal, Triple, graph_iri
-from kgart.store import Store
+from kgart.sparql_template import iri_list
+from kgart.triplestore import TripleStore
 
 ICONCLASS_GRAPH = graph_iri("iconclass")
 FALLBACK_LANGUAGE = "en"
@@ -89,10 +90,24 @@ class Iconclass:
     False
     """
 
-    def __init__(self, store: Store, graph: str = ICONCLASS_GRAPH) -> None:
+    def __init__(self, store: TripleStore, graph: IRI = ICONCLASS_GRAPH) -> None:
         self.store = store
         self.graph = graph
         self._texts: dict[tuple[str, str], str] = {}  # (subject IRI, language) -> text
+
+    @cached_property
+    def languages(self) -> frozenset[str]:
+        """The label languages the graph has (read once)."""
+        rows = self.store.select("SELECT DISTINCT (LANG(?l) AS ?lang) WHERE { GRAPH $graph { ?c skos:prefLabel ?l } }",
+                                 {"graph": self.graph})
+        return frozenset(r.text("lang") for r in rows if r.text("lang", ""))
+
+    def label_language(self, language: str) -> str:
+        """The language labels are fetched in: the one asked for when the graph has it,
+        else English (so that caches are keyed by the few loaded languages, never by
+        whatever a caller sends)."""
+        tag = _lang(language)
+        return tag if tag in self.languages else FALLBACK_LANGUAGE
 
     @property
     def is_loaded(self) -> bool:
@@ -104,15 +119,15 @@ class Iconclass:
     def _parents(self) -> dict[str, list[str]]:
         parents: dict[str, list[str]] = {}
         rows = self.store.select(
-            f"SELECT ?c ?p WHERE {{ GRAPH <{self.graph}> {{ ?c a skos:Concept . "
-            f"OPTIONAL {{ ?c skos:broader ?p }} }} }}")
+            "SELECT ?c ?p WHERE { GRAPH $graph { ?c a skos:Concept . OPTIONAL { ?c skos:broader ?p } } }",
+            {"graph": self.graph})
         for row in rows:
-            child = notation_from_iri(row["c"])  # type: ignore[arg-type]
+            child = notation_from_iri(row.iri("c"))
             if child is None:
                 continue
             entry = parents.setdefault(child, [])
             if "p" in row:
-                parent = notation_from_iri(row["p"])  # type: ignore[arg-type]
+                parent = notation_from_iri(row.iri("p"))
                 if parent is not None:
                     entry.append(parent)
         return parents
@@ -129,20 +144,20 @@ class Iconclass:
 
     @cached_property
     def _key_set_of(self) -> dict[str, str]:
-        rows = self.store.select(
-            f"SELECT ?c ?k WHERE {{ GRAPH <{self.graph}> {{ ?c kgart:iconclassKeys ?k }} }}")
+        rows = self.store.select("SELECT ?c ?k WHERE { GRAPH $graph { ?c kgart:iconclassKeys ?k } }",
+                                 {"graph": self.graph})
         prefix = len(ICONCLASS_KEYS)
         return {n: str(row["k"])[prefix:] for row in rows
-                if (n := notation_from_iri(row["c"])) is not None}  # type: ignore[arg-type]
+                if (n := notation_from_iri(row.iri("c"))) is not None}
 
     @cached_property
     def _key_suffixes(self) -> dict[str, list[str]]:
         rows = self.store.select(
-            f"SELECT ?set ?suffix WHERE {{ GRAPH <{self.graph}> {{ ?key kgart:keySet ?ks ; "
-            f"kgart:keySuffix ?suffix . ?ks skos:notation ?set }} }}")
+            "SELECT ?set ?suffix WHERE { GRAPH $graph { ?key kgart:keySet ?ks ; "
+            "kgart:keySuffix ?suffix . ?ks skos:notation ?set } }", {"graph": self.graph})
         suffixes: dict[str, list[str]] = {}
         for row in rows:
-            suffixes.setdefault(row["set"].value, []).append(row["suffix"].value)  # type: ignore[union-attr]
+            suffixes.setdefault(row.text("set"), []).append(row.text("suffix"))
         for values in suffixes.values():
             values.sort(key=lambda s: (len(s), s))
         return suffixes
@@ -150,12 +165,13 @@ class Iconclass:
     def statistics(self) -> IconclassStatistics:
         """Concepts, and concepts labelled per language (most first)."""
         rows = self.store.select(
-            f"SELECT ?lang (COUNT(?c) AS ?n) WHERE {{ GRAPH <{self.graph}> {{ ?c a skos:Concept ; "
-            f"skos:prefLabel ?l }} BIND(LANG(?l) AS ?lang) }} GROUP BY ?lang ORDER BY DESC(?n) ?lang")
-        labels = {r["lang"].value: int(r["n"].value) for r in rows}  # type: ignore[union-attr]
-        total = self.store.select(
-            f"SELECT (COUNT(?c) AS ?n) WHERE {{ GRAPH <{self.graph}> {{ ?c a skos:Concept }} }}")
-        return IconclassStatistics(int(total.rows[0]["n"].value), labels)  # type: ignore[union-attr]
+            "SELECT ?lang (COUNT(?c) AS ?n) WHERE { GRAPH $graph { ?c a skos:Concept ; "
+            "skos:prefLabel ?l } BIND(LANG(?l) AS ?lang) } GROUP BY ?lang ORDER BY DESC(?n) ?lang",
+            {"graph": self.graph})
+        labels = {r.text("lang"): r.int("n") for r in rows}
+        total = self.store.select("SELECT (COUNT(?c) AS ?n) WHERE { GRAPH $graph { ?c a skos:Concept } }",
+                                  {"graph": self.graph})
+        return IconclassStatistics(total.rows[0].int("n"), labels)
 
     def concepts(self) -> list[str]:
         """Every base notation in the graph."""
@@ -315,11 +331,11 @@ class Iconclass:
             subjects.append(ICONCLASS_KEYS[ks + part.key])
         if not subjects:
             return []
-        values = " ".join(f"<{s}>" for s in subjects)
         rows = self.store.select(
-            f"SELECT ?k WHERE {{ GRAPH <{self.graph}> {{ VALUES ?s {{ {values} }} "
-            f"?s skos:altLabel ?k FILTER(lang(?k) = \"{_lang(language)}\") }} }}")
-        return sorted({r["k"].value for r in rows})  # type: ignore[union-attr]
+            "SELECT ?k WHERE { GRAPH $graph { VALUES ?s { $subjects } ?s skos:altLabel ?k "
+            "FILTER(lang(?k) = $lang) } }",
+            {"graph": self.graph, "subjects": subjects, "lang": Literal(self.label_language(language))})
+        return sorted({r.text("k") for r in rows})
 
     def _prefetch(self, notations: list[Notation], language: str) -> None:
         """Fetch the texts every part of these notations needs, in few queries."""
@@ -337,15 +353,14 @@ class Iconclass:
 
     def _fetch_texts(self, subjects: Iterable[str], language: str) -> None:
         """Cache the labels of subjects in ``language`` and English ("" when there is none)."""
-        langs = {_lang(language), FALLBACK_LANGUAGE}
+        langs = {self.label_language(language), FALLBACK_LANGUAGE}
         todo = [s for s in subjects if any((s, lg) not in self._texts for lg in langs)]
-        lang_list = ", ".join(f'"{lg}"' for lg in sorted(langs))
         for start in range(0, len(todo), 500):
             chunk = todo[start:start + 500]
-            values = " ".join(f"<{s}>" for s in chunk)
             rows = self.store.select(
-                f"SELECT ?s ?l WHERE {{ GRAPH <{self.graph}> {{ VALUES ?s {{ {values} }} "
-                f"?s skos:prefLabel ?l FILTER(lang(?l) IN ({lang_list})) }} }}")
+                "SELECT ?s ?l WHERE { GRAPH $graph { VALUES ?s { $subjects } "
+                "VALUES ?language { $languages } ?s skos:prefLabel ?l FILTER(lang(?l) = ?language) } }",
+                {"graph": self.graph, "subjects": iri_list(chunk), "languages": [Literal(lg) for lg in sorted(langs)]})
             for s in chunk:
                 for lg in langs:
                     self._texts.setdefault((s, lg), "")
@@ -356,7 +371,7 @@ class Iconclass:
 
     def _text(self, subject: str, language: str) -> tuple[str, str] | None:
         self._fetch_texts([subject], language)
-        for lg in (_lang(language), FALLBACK_LANGUAGE):
+        for lg in (self.label_language(language), FALLBACK_LANGUAGE):
             text = self._texts.get((subject, lg), "")
             if text:
                 return text, lg

@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgart.rdf import graph_iri
-from kgart.store import Store
+from kgart.kinds import Kinds
+from kgart.triplestore import TripleStore
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 # Words too common to tell labels apart (the languages Iconclass has most text in). Left in,
@@ -27,18 +27,6 @@ le la les un une des du et en au aux avec pour sur
 il lo gli uno una e di da del della con per su
 el los las y o
 """.split())
-_SOURCES = {
-    # kind -> SPARQL giving ?node ?text (any language) for that kind
-    "iconclass": f"""SELECT ?node ?text WHERE {{ GRAPH <{graph_iri('iconclass')}> {{ ?node a skos:Concept ;
-        skos:prefLabel|skos:altLabel ?text }} }}""",
-    "artwork": """SELECT ?node ?text WHERE { ?node a schema:VisualArtwork ;
-        schema:name|schema:description|schema:keywords ?text }""",
-    "sentence": "SELECT ?node ?text WHERE { ?node a kgart:Sentence ; schema:text ?text }",
-    "tate": f"""SELECT ?node ?text WHERE {{ ?node skos:inScheme <{'https://w3id.org/kgart/tate/subjects'}> ;
-        skos:prefLabel ?text }}""",
-}
-
-
 @dataclass(frozen=True)
 class KeywordHit:
     iri: str
@@ -69,7 +57,7 @@ def fts_query(text: str, *, prefix_last: bool = False) -> str:
 
 
 class KeywordIndex:
-    """Labels, keywords, titles and sentences, searchable by words."""
+    """Labels, keywords, titles and sentences of every kind (:mod:`kgart.kinds`), searchable by words."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -77,15 +65,18 @@ class KeywordIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        for kind in _SOURCES:  # one table per kind: a query only walks its own kind's postings
-            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS docs_{kind} USING fts5(iri UNINDEXED, "
-                            "text, tokenize = 'unicode61 remove_diacritics 2')")
+        self.kinds = self._tables()
+
+    def _tables(self) -> set[str]:
+        """The kinds indexed (kept in meta: FTS5's shadow tables share the docs_ prefix)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'kinds'").fetchone()
+        return set(row[0].split(",")) - {""} if row else set()
 
     @classmethod
-    def for_store(cls, store: Store) -> KeywordIndex:
+    def for_store(cls, store: TripleStore) -> KeywordIndex:
         """The store's keyword index, rebuilt when the store's graphs changed since it was built."""
         location = store.index_location
-        index = cls(location / "keywords-v2.sqlite" if location is not None else None)
+        index = cls(location / "keywords-v3.sqlite" if location is not None else None)
         stamp = _stamp(store)
         if index.meta("stamp") != stamp:
             index.rebuild(store, stamp)
@@ -95,14 +86,21 @@ class KeywordIndex:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
-    def rebuild(self, store: Store, stamp: str) -> None:
+    def rebuild(self, store: TripleStore, stamp: str) -> None:
+        kinds = list(Kinds.of(store))
         with self.db:
-            for kind, query in _SOURCES.items():
-                rows = store.select(query).rows
-                self.db.execute(f"DELETE FROM docs_{kind}")
-                self.db.executemany(f"INSERT INTO docs_{kind} (iri, text) VALUES (?, ?)",
-                                    ((str(r["node"]), r["text"].value) for r in rows))  # type: ignore[union-attr]
+            for table in [f"docs_{k}" for k in self.kinds]:
+                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+            for kind in kinds:  # one table per kind: a query only walks its own kind's postings
+                table = f"docs_{kind.name}"  # kind names are [a-z][a-z0-9_]* (kgart.kinds)
+                self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(iri UNINDEXED, "
+                                "text, tokenize = 'unicode61 remove_diacritics 2')")
+                rows = store.select("SELECT ?node ?text WHERE { $texts }", {"texts": kind.texts}).rows
+                self.db.executemany(f"INSERT INTO {table} (iri, text) VALUES (?, ?)",
+                                    ((str(r["node"]), r.text("text")) for r in rows))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('kinds', ?)", (",".join(k.name for k in kinds),))
+        self.kinds = {k.name for k in kinds}
 
     def search(self, text: str, kind: str, limit: int = 100) -> list[KeywordHit]:
         """Best-matching nodes of one kind (BM25 over all their texts), best first."""
@@ -113,7 +111,7 @@ class KeywordIndex:
         return self._best(fts_query(prefix, prefix_last=True), kind, limit)
 
     def _best(self, query: str, kind: str, limit: int) -> list[KeywordHit]:
-        if not query or kind not in _SOURCES:
+        if not query or kind not in self.kinds:
             return []
         # bm25() cannot be aggregated in SQL; a node's best-matching text decides its rank.
         table = f"docs_{kind}"
@@ -127,6 +125,6 @@ class KeywordIndex:
         return list(best.values())[:limit]
 
 
-def _stamp(store: Store) -> str:
+def _stamp(store: TripleStore) -> str:
     return ";".join(f"{g.iri}={g.triples}" for g in sorted(store.graphs(), key=lambda g: g.iri)
                     if "/graph/embeddings/" not in g.iri)

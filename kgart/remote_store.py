@@ -38,8 +38,18 @@ from typing import Any
 from urllib.parse import quote
 
 from kgart.errors import QueryError, StoreError
+from kgart.oxigraph_adapter import checked_iri, parse_rdf, serialize_ntriples
 from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, BlankNode, Literal, Term, Triple, slug, sparql_prefixes
-from kgart.store import GraphSizes, SelectResult, parse_rdf, serialize_ntriples
+from kgart.sparql_template import Bindings, fill
+from kgart.triplestore import (
+    BooleanResult,
+    Functions,
+    QueryResult,
+    Row,
+    SelectResult,
+    StoreQueries,
+    TriplesResult,
+)
 
 STAGING_BASE = GRAPH_BASE + ".staging/"
 SKOLEM_BASE = KGART_BASE + ".well-known/genid/"
@@ -47,7 +57,7 @@ CHUNK_TRIPLES = 50_000
 _PREFIXES = sparql_prefixes()
 
 
-class RemoteStore(GraphSizes):
+class RemoteStore(StoreQueries):
     """A kgart store on a SPARQL 1.1 server.
 
     ``url`` is the server's base; the query, update and Graph Store Protocol
@@ -135,37 +145,28 @@ class RemoteStore(GraphSizes):
         except TimeoutError as e:
             raise StoreError(f"the SPARQL server at {self.url} did not answer within {self.timeout:g} s") from e
 
-    def _query_json(self, sparql: str) -> dict[str, Any]:
-        from SPARQLWrapper import JSON
+    def query(self, sparql: str, bindings: Bindings | None = None, *,
+              functions: Functions | None = None) -> QueryResult:
+        """Run any query (``$name`` placeholders filled from ``bindings``); the server's
+        answer tells the form: SPARQL JSON results, or N-Triples for a graph."""
+        text = fill(sparql, bindings) if bindings is not None else sparql
+        media, body = self.query_serialized(text, "application/sparql-results+json, application/n-triples;q=0.9",
+                                            functions)
+        media = media.split(";")[0].strip().lower()
+        if media in ("application/sparql-results+json", "application/json"):
+            try:
+                data = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise StoreError(f"the SPARQL server at {self.url} sent an unreadable result: {e}") from e
+            if "boolean" in data:
+                return BooleanResult(bool(data["boolean"]))
+            variables = data.get("head", {}).get("vars", [])
+            rows = [Row({name: _term(value) for name, value in binding.items()})
+                    for binding in data.get("results", {}).get("bindings", [])]
+            return SelectResult(variables, rows)
+        return TriplesResult(list(parse_rdf(body, media or "application/n-triples", where=self.url)))
 
-        client = self._wrapper(self.query_url, sparql)
-        client.setReturnFormat(JSON)
-        response = self._run(client, "query")
-        try:
-            return json.loads(response.response.read().decode("utf-8"))
-        except (ValueError, OSError) as e:
-            raise StoreError(f"the SPARQL server at {self.url} sent an unreadable result: {e}") from e
-
-    def select(self, sparql: str) -> SelectResult:
-        data = self._query_json(sparql)
-        if "results" not in data:
-            raise QueryError("expected a SELECT query")
-        variables = data.get("head", {}).get("vars", [])
-        rows = [{name: _term(value) for name, value in binding.items()}
-                for binding in data["results"].get("bindings", [])]
-        return SelectResult(variables, rows)
-
-    def ask(self, sparql: str) -> bool:
-        data = self._query_json(sparql)
-        if "boolean" not in data:
-            raise QueryError("expected an ASK query")
-        return bool(data["boolean"])
-
-    def construct(self, sparql: str) -> list[Triple]:
-        media, body = self.query_serialized(sparql, "application/n-triples")
-        return list(parse_rdf(body, media.split(";")[0], where=self.url))
-
-    def query_serialized(self, sparql: str, media_type: str, functions: dict[str, Any] | None = None
+    def query_serialized(self, sparql: str, media_type: str, functions: Functions | None = None
                          ) -> tuple[str, bytes]:
         if functions:
             raise QueryError("kgart:similarity and kgart:textSimilarity run inside the embedded store only; "
@@ -177,18 +178,18 @@ class RemoteStore(GraphSizes):
         body = response.response.read()
         return response.response.headers.get("Content-Type", media_type), body
 
-    def update(self, sparql: str) -> None:
-        client = self._wrapper(self.update_url, sparql)
+    def update(self, sparql: str, bindings: Bindings | None = None) -> None:
+        client = self._wrapper(self.update_url, fill(sparql, bindings) if bindings is not None else sparql)
         self._run(client, "update")
 
     def has_graph(self, graph: str) -> bool:
-        return self.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        return self.ask("ASK { GRAPH $graph { ?s ?p ?o } }", {"graph": checked_iri(graph)})
 
     # -- Graph Store Protocol -----------------------------------------------------------
 
     def _gsp(self, method: str, graph: str, body: bytes | None = None,
              accept: str = "application/n-triples") -> bytes:
-        url = f"{self.gsp_url}?graph={quote(graph, safe='')}"
+        url = f"{self.gsp_url}?graph={quote(checked_iri(graph), safe='')}"
         request = urllib.request.Request(url, data=body, method=method)
         if body is not None:
             request.add_header("Content-Type", "application/n-triples")
@@ -242,12 +243,12 @@ class RemoteStore(GraphSizes):
                 if progress is not None:
                     progress(len(chunk))
             if total == 0:
-                self.update(f"DROP SILENT GRAPH <{graph}> ; CREATE SILENT GRAPH <{graph}>")
+                self.update("DROP SILENT GRAPH $graph ; CREATE SILENT GRAPH $graph", {"graph": IRI(graph)})
             else:
-                self.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}>")
+                self.update("MOVE SILENT GRAPH $staging TO GRAPH $graph", {"staging": IRI(staging), "graph": IRI(graph)})
         except BaseException as e:
             try:
-                self.update(f"DROP SILENT GRAPH <{staging}>")
+                self.update("DROP SILENT GRAPH $staging", {"staging": IRI(staging)})
             except (StoreError, QueryError):
                 if isinstance(e, StoreError):
                     raise StoreError(f"{e}. The load of <{graph}> stopped half-way; the previous version "
@@ -258,15 +259,15 @@ class RemoteStore(GraphSizes):
 
     def _drop_stale_staging(self, graph: str) -> None:
         prefix = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/"
-        rows = self.select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
-                           f'FILTER(STRSTARTS(STR(?g), "{prefix}")) }}')
+        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(STRSTARTS(STR(?g), $prefix)) }",
+                           {"prefix": Literal(prefix)})
         for row in rows:
-            self.update(f"DROP SILENT GRAPH <{row['g']}>")
+            self.update("DROP SILENT GRAPH $graph", {"graph": row.iri("g")})
 
     def drop_graph(self, graph: str) -> bool:
         if not self.has_graph(graph):
             return False
-        self.update(f"DROP GRAPH <{graph}>")
+        self.update("DROP GRAPH $graph", {"graph": IRI(graph)})
         return True
 
 

@@ -24,6 +24,7 @@ the web app hand them in.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,13 +38,17 @@ import numpy as np
 from kgart.errors import ConfigError, KgartError
 from kgart.iconclass import Iconclass, primary_parent
 from kgart.keyword_index import KeywordHit, KeywordIndex
+from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
-from kgart.rdf import graph_iri
-from kgart.store import Store
+from kgart.oxigraph_adapter import checked_iri
+from kgart.rdf import IRI, graph_iri
+from kgart.sparql_template import iri_list
+from kgart.triplestore import TripleStore
 
+Store = TripleStore  # the retriever needs only the protocol
 COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
-SCHEMES = {"iconclass": "http://iconclass.org/", "tate": "https://w3id.org/kgart/tate/subjects"}
 TARGETS = ("concept", "artwork", "sentence")
+_SCHEME_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
 
 
@@ -102,10 +107,10 @@ class BlendConfig:
                                   f"[schemes.{scheme}.weights]"))
             data.update(user)
         overrides = {scheme: table["weights"] for scheme, table in data.get("schemes", {}).items()}
-        unknown_schemes = sorted(set(overrides) - set(SCHEMES))
-        if unknown_schemes:
-            raise ConfigError(f"unknown scheme(s) {', '.join(unknown_schemes)} in the blend configuration; "
-                              f"known: {', '.join(SCHEMES)}")
+        bad_names = sorted(name for name in overrides if not _SCHEME_NAME.match(name))
+        if bad_names:
+            raise ConfigError(f"[schemes] names a scheme as it is known in the store (iconclass, tate, or "
+                              f"another scheme's name, see kgart.kinds), not {', '.join(map(repr, bad_names))}")
         unknown = sorted(set(data["weights"]).union(*overrides.values()) - set(COMPONENTS))
         if unknown:
             raise ConfigError(f"unknown blend component(s) {', '.join(unknown)}; known: {', '.join(COMPONENTS)}")
@@ -212,13 +217,37 @@ class ConceptTree:
         return cls(iris, parent_of, notations)
 
     @classmethod
-    def for_scheme(cls, store: Store, scheme: str, iris: Sequence[str]) -> ConceptTree:
+    def for_scheme(cls, store: Store, scheme: IRI, iris: Sequence[str]) -> ConceptTree:
         """Any SKOS scheme in the store (its concepts' skos:broader and skos:notation)."""
-        rows = store.select(f"""SELECT ?c ?p ?n WHERE {{ ?c skos:inScheme <{scheme}> .
-            OPTIONAL {{ ?c skos:broader ?p }} OPTIONAL {{ ?c skos:notation ?n }} }}""").rows
+        rows = store.select("""SELECT ?c ?p ?n WHERE { ?c skos:inScheme $scheme .
+            OPTIONAL { ?c skos:broader ?p } OPTIONAL { ?c skos:notation ?n } }""", {"scheme": scheme}).rows
         parent_of = {str(r["c"]): str(r["p"]) for r in rows if "p" in r}
-        notation = {str(r["c"]): r["n"].value for r in rows if "n" in r}  # type: ignore[union-attr]
+        notation = {str(r["c"]): r.text("n") for r in rows if "n" in r}
         return cls(iris, parent_of, [notation.get(i, i) for i in iris])
+
+    def row_of(self, code: str) -> int:
+        """The row of a concept given by its IRI or its notation.
+
+        :raises KgartError: when the scheme has no such concept.
+        """
+        if code in self.row:
+            return self.row[code]
+        try:
+            return self.notations.index(code)
+        except ValueError:
+            raise KgartError(f"no concept {code[:100]!r} in this scheme") from None
+
+    def within(self, root: int) -> np.ndarray:
+        """Which rows are ``root`` or below it (a mask)."""
+        inside = np.arange(len(self.iris)) == root
+        above = self.parent.copy()
+        for _ in range(64):
+            reached = above >= 0
+            if not reached.any():
+                break
+            inside |= reached & (above == root)
+            above = np.where(reached, self.parent[np.maximum(above, 0)], -1)
+        return inside
 
     def child_max(self, scores: np.ndarray) -> np.ndarray:
         out = np.zeros_like(scores)
@@ -261,8 +290,25 @@ class Retriever:
         self._collection_priors = collection_priors
         self._priors: dict[str, np.ndarray] = {}
         self._annotated: dict[str, _Annotations] = {}
+        self._kinds: Kinds | None = None
 
-    # -- building blocks ------------------------------------------------------------
+    # -- building blocks
+
+    def kinds(self) -> Kinds:
+        """The store's node kinds and schemes (read once)."""
+        if self._kinds is None:
+            self._kinds = Kinds.of(self.store)
+        return self._kinds
+
+    def scheme(self, name: str) -> NodeKind:
+        """A concept scheme by its name or IRI; the registry is read again once for a name
+        it did not know (a vocabulary loaded since).
+
+        :raises KgartError: for a scheme the store does not hold.
+        """
+        if name not in self.kinds():
+            self._kinds = None
+        return self.kinds().get(name, role="concept")
 
     def index(self, kind: str) -> Index:
         return self._indexes(kind)
@@ -274,8 +320,9 @@ class Retriever:
     def scheme_tree(self, scheme: str) -> ConceptTree:
         if scheme not in self._trees:
             iris = self.index(scheme).iris
+            kind = self.scheme(scheme)
             self._trees[scheme] = (ConceptTree.for_iconclass(self.iconclass, iris) if scheme == "iconclass"
-                                   else ConceptTree.for_scheme(self.store, SCHEMES[scheme], iris))
+                                   else ConceptTree.for_scheme(self.store, kind.scheme or IRI(""), iris))
         return self._trees[scheme]
 
     def concept_matrix(self, scheme: str = "iconclass") -> np.ndarray:
@@ -292,7 +339,7 @@ class Retriever:
         """Log-scaled usage counts aligned with the scheme's concepts (1 = the most used);
         None without counts for that scheme."""
         if scheme not in self._prior_counts and self._collection_priors:
-            self._prior_counts[scheme] = priors_from_store(self.store, scheme)
+            self._prior_counts[scheme] = priors_from_store(self.store, self.scheme(scheme).scheme or IRI(""))
         if not self._prior_counts.get(scheme):
             return None
         if scheme not in self._priors:
@@ -353,8 +400,8 @@ class Retriever:
         if scheme not in self._annotated:
             tree = self.scheme_tree(scheme)
             # Only artworks in the artwork index vote, so the query needs no type check (3x faster).
-            rows = self.store.select(f"""SELECT ?a ?c WHERE {{ ?c skos:inScheme <{SCHEMES[scheme]}> .
-                ?a dcterms:subject ?c }}""").rows
+            rows = self.store.select("SELECT ?a ?c WHERE { ?c skos:inScheme $scheme . ?a dcterms:subject ?c }",
+                                     {"scheme": self.scheme(scheme).scheme or IRI("")}).rows
             concepts_of: dict[str, set[int]] = {}  # a set: the same link may stand in two graphs
             for r in rows:
                 row = tree.row.get(str(r["c"]))
@@ -413,8 +460,7 @@ class Retriever:
                         exclude: frozenset[str] = frozenset()) -> list[Hit]:
         """Concepts of a scheme (``iconclass``, or ``tate`` subjects), best first; Iconclass labels
         in ``language`` (default: the retriever's); ``exclude``: artworks that must not vote."""
-        if scheme not in SCHEMES:
-            raise KgartError(f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+        scheme = self.scheme(scheme).name  # by name or IRI; KgartError when unknown
         total, parts = self.concept_scores(query, config, scheme, exclude)
         tree = self.scheme_tree(scheme)
         mask = np.ones(len(total), dtype=bool)
@@ -422,6 +468,8 @@ class Retriever:
             allowed = {notation_iri(n) for n in [str(self.iconclass.resolve(under).notation),
                                                  *self.iconclass.descendants(under)]}
             mask &= np.fromiter((iri in allowed for iri in tree.iris), dtype=bool, count=len(tree.iris))
+        elif under:
+            mask &= tree.within(tree.row_of(under))
         if depth is not None:
             mask &= (tree.depth >= depth[0]) & (tree.depth <= depth[1])
         candidates = np.flatnonzero(mask)
@@ -440,9 +488,12 @@ class Retriever:
             for h in hits:
                 h.label = found[h.notation].text if h.notation in found else None
         elif labels and hits:
-            iri_list = " ".join(f"<{h.iri}>" for h in hits)
-            names = {str(r["c"]): r["l"].value for r in self.store.select(  # type: ignore[union-attr]
-                f"SELECT ?c ?l WHERE {{ VALUES ?c {{ {iri_list} }} ?c skos:prefLabel ?l }}").rows}
+            names: dict[str, str] = {}
+            for r in self.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
+                                       {"concepts": iri_list([h.iri for h in hits])}).rows:
+                label = r.literal("l")
+                if str(r["c"]) not in names or label.language == (language or self.language):
+                    names[str(r["c"])] = label.value
             for h in hits:
                 h.label = names.get(h.iri)
         return hits
@@ -468,7 +519,7 @@ class Retriever:
             allowed = set(codes)
         if graph:
             in_graph = {str(r["a"]) for r in self.store.select(
-                f"SELECT ?a WHERE {{ GRAPH <{graph_iri(graph)}> {{ ?a a ?t }} }}")}
+                "SELECT ?a WHERE { GRAPH $graph { ?a a ?t } }", {"graph": checked_iri(graph_iri(graph))})}
             allowed = in_graph if allowed is None else allowed & in_graph
         has_query = bool(query.words or query.image or query.iri)
         if not has_query:
@@ -506,11 +557,11 @@ class Retriever:
     def annotated_with(self, notation: str) -> dict[str, list[str]]:
         """Artworks annotated with a concept or any concept below it → their codes there."""
         resolved = self.iconclass.resolve(notation)
-        rows = self.store.select(f"""SELECT DISTINCT ?a ?n WHERE {{ ?a a schema:VisualArtwork ; dcterms:subject ?c .
-            ?c skos:notation ?n ; skos:broader* <{resolved.iri}> }}""")
+        rows = self.store.select("""SELECT DISTINCT ?a ?n WHERE { ?a a schema:VisualArtwork ; dcterms:subject ?c .
+            ?c skos:notation ?n ; skos:broader* $concept }""", {"concept": resolved.iri})
         out: dict[str, list[str]] = {}
         for r in rows:
-            out.setdefault(str(r["a"]), []).append(r["n"].value)  # type: ignore[union-attr]
+            out.setdefault(str(r["a"]), []).append(r.text("n"))
         return out
 
 
@@ -581,9 +632,11 @@ def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:
     return counts
 
 
-def priors_from_store(store: Store, scheme: str = "iconclass") -> dict[str, float]:
-    """Usage counts of one scheme's notations in the loaded collections: how many records
-    (artworks; no type check, which made the query ten times slower) carry each concept."""
-    rows = store.select(f"""SELECT ?n (COUNT(DISTINCT ?a) AS ?count) WHERE {{ ?c skos:inScheme <{SCHEMES[scheme]}> ;
-        skos:notation ?n . ?a dcterms:subject ?c }} GROUP BY ?n""")
-    return {r["n"].value: float(r["count"].value) for r in rows}  # type: ignore[union-attr]
+def priors_from_store(store: Store, scheme: IRI) -> dict[str, float]:
+    """Usage counts of one scheme's notations (a concept without one: its IRI) in the loaded
+    collections: how many records (artworks; no type check, which made the query ten times
+    slower) carry each concept."""
+    rows = store.select("""SELECT ?n (COUNT(DISTINCT ?a) AS ?count) WHERE { ?c skos:inScheme $scheme .
+        OPTIONAL { ?c skos:notation ?code } BIND(COALESCE(STR(?code), STR(?c)) AS ?n) ?a dcterms:subject ?c }
+        GROUP BY ?n""", {"scheme": scheme})
+    return {r.text("n"): r.float("count") for r in rows}

@@ -62,6 +62,10 @@ def rewrite_knn(query: str, evaluate: KnnEvaluator) -> str:
     """
     if not has_knn(query):
         return query
+    from kgart.query_guard import MAX_CHECKED_CHARS
+
+    if len(query) > MAX_CHECKED_CHARS:
+        raise QueryError(f"a query with a kgart:similarTo pattern may be at most {MAX_CHECKED_CHARS:,} characters")
     from rdflib import Literal as RdfLiteral
     from rdflib import URIRef, Variable
     from rdflib.plugins.sparql.algebra import translateAlgebra, translateQuery
@@ -71,7 +75,7 @@ def rewrite_knn(query: str, evaluate: KnnEvaluator) -> str:
     try:
         parsed = translateQuery(parseQuery(query), initNs=PREFIXES)
     except Exception as e:  # pyparsing raises several kinds  # noqa: BLE001
-        raise QueryError(f"SPARQL syntax error: {e}") from e
+        raise QueryError(f"SPARQL syntax error: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}") from e
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, CompValue):

@@ -23,10 +23,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,76 +32,46 @@ from typing import Any
 import pyoxigraph as ox
 
 from kgart.errors import QueryError, StoreError, StoreLockedError
-from kgart.rdf import IRI, XSD, BlankNode, Literal, Term, Triple, sparql_prefixes
+from kgart.oxigraph_adapter import (
+    checked_iri,
+    GRAPH_FORMATS,
+    PREFIX_MAP,
+    RESULT_FORMATS,
+    from_ox,
+    graph_format,
+    named_node,
+    ox_functions,
+    parse_rdf,
+    rdf_media_type,
+    results_format,
+    serialize_ntriples,
+    serialize_triples,
+    to_quads,
+    triple_from_ox,
+)
+from kgart.rdf import IRI, Literal, Triple
+from kgart.sparql_template import Bindings, fill
+from kgart.triplestore import (
+    BooleanResult,
+    Functions,
+    GraphInfo,
+    ProgressCallback,
+    QueryResult,
+    Row,
+    SelectResult,
+    StoreQueries,
+    TriplesResult,
+)
 
 _POINTER = "kgart-generation.json"
+# A graph asked for in a results format: the RDF format of the same family.
+_GRAPH_FOR_RESULTS = {"application/sparql-results+json": "application/ld+json",
+                      "application/sparql-results+xml": "application/rdf+xml"}
 _BULK_BATCH = 100_000
 _GEN_PREFIX = "gen-"
-_XSD_STRING = str(XSD.string)
-
-RESULT_FORMATS: dict[str, str] = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-GRAPH_FORMATS: dict[str, str] = {
-    "turtle": "text/turtle",
-    "ntriples": "application/n-triples",
-    "nquads": "application/n-quads",
-    "trig": "application/trig",
-    "jsonld": "application/ld+json",
-    "rdfxml": "application/rdf+xml",
-}
 
 
-@dataclass(frozen=True)
-class GraphInfo:
-    iri: str
-    triples: int
-
-
-@dataclass(frozen=True)
-class SelectResult:
-    """Rows of a SELECT query, each a dict from variable name to term (unbound: absent)."""
-
-    variables: list[str]
-    rows: list[dict[str, Term]]
-
-    def __iter__(self) -> Iterator[dict[str, Term]]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-
-class GraphSizes:
-    """Graph sizes by SPARQL, for any backend that has ``select``."""
-
-    hidden_graph_prefix: str | None = None  # graphs a backend keeps for itself (staging)
-
-    def select(self, sparql: str) -> SelectResult:
-        raise NotImplementedError
-
-    def graphs(self) -> list[GraphInfo]:
-        """The named graphs and their sizes, largest first."""
-        result = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-        hidden = self.hidden_graph_prefix
-        infos = [GraphInfo(str(r["g"]), int(r["n"].value)) for r in result  # type: ignore[union-attr]
-                 if "g" in r and not (hidden and str(r["g"]).startswith(hidden))]
-        return sorted(infos, key=lambda g: (-g.triples, g.iri))
-
-    def count(self, graph: str) -> int:
-        """Triples in one named graph (0 when it does not exist)."""
-        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").rows
-        return int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
-
-
-ProgressCallback = Callable[[int], None]
-Functions = dict[str, Callable[..., Term | None]]
-
-
-class Store(GraphSizes):
+class Store(StoreQueries):
     """A kgart store. ``Store()`` is in memory; ``Store(path)`` persists on disk.
 
     >>> store = Store()
@@ -213,54 +181,40 @@ class Store(GraphSizes):
 
     # -- reading -----------------------------------------------------------------
 
-    def _query(self, sparql: str, functions: Functions | None = None) -> Any:
+    def _query(self, sparql: str, bindings: Bindings | None, functions: Functions | None = None) -> Any:
+        text = fill(sparql, bindings) if bindings is not None else sparql
         try:
             # The default graph is the union of all graphs, as users of a multi-source
             # store expect; GRAPH <…> still addresses one source.
-            return self._db.query(sparql, prefixes=_PREFIX_MAP, use_default_graph_as_union=True,
-                                  custom_functions=_ox_functions(functions) if functions else None)
+            return self._db.query(text, prefixes=PREFIX_MAP, use_default_graph_as_union=True,
+                                  custom_functions=ox_functions(functions) if functions else None)
         except SyntaxError as e:
             raise QueryError(f"SPARQL syntax error: {e}") from e
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
 
-    def select(self, sparql: str, functions: Functions | None = None) -> SelectResult:
-        """Run a SELECT query. The usual prefixes (skos, schema, kgart, …) are predeclared;
-        ``functions`` adds custom SPARQL functions (IRI → Python callable over kgart terms).
+    def query(self, sparql: str, bindings: Bindings | None = None, *,
+              functions: Functions | None = None) -> QueryResult:
+        """Run any query (``$name`` placeholders filled from ``bindings``); the result says its form.
 
-        :raises QueryError: on a syntax error, a failed evaluation or a non-SELECT query.
+        :raises QueryError: on a syntax error or a failed evaluation.
         """
-        result = self._query(sparql, functions)
-        if not isinstance(result, ox.QuerySolutions):
-            raise QueryError("expected a SELECT query")
-        variables = [v.value for v in result.variables]
-        rows: list[dict[str, Term]] = []
+        result = self._query(sparql, bindings, functions)
         try:
+            if isinstance(result, ox.QueryBoolean):
+                return BooleanResult(bool(result))
+            if isinstance(result, ox.QueryTriples):
+                return TriplesResult([triple_from_ox(t) for t in result])
+            variables = [v.value for v in result.variables]
+            rows: list[Row] = []
             for solution in result:
-                row = {}
+                row = Row()
                 for name in variables:
                     value = solution[name]
                     if value is not None:
-                        row[name] = _from_ox(value)
+                        row[name] = from_ox(value)
                 rows.append(row)
-        except (ValueError, OSError, RuntimeError) as e:
-            raise QueryError(f"SPARQL query failed: {e}") from e
-        return SelectResult(variables, rows)
-
-    def ask(self, sparql: str) -> bool:
-        result = self._query(sparql)
-        if not isinstance(result, ox.QueryBoolean):
-            raise QueryError("expected an ASK query")
-        return bool(result)
-
-    def construct(self, sparql: str) -> list[Triple]:
-        """Run a CONSTRUCT or DESCRIBE query and return its triples."""
-        result = self._query(sparql)
-        if not isinstance(result, ox.QueryTriples):
-            raise QueryError("expected a CONSTRUCT or DESCRIBE query")
-        try:
-            return [(_from_ox(t.subject), IRI(t.predicate.value), _from_ox(t.object))  # type: ignore[misc]
-                    for t in result]
+            return SelectResult(variables, rows)
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
 
@@ -271,32 +225,31 @@ class Store(GraphSizes):
         Returns the media type actually used and the bytes. SELECT/ASK results go
         to a SPARQL results format, CONSTRUCT/DESCRIBE to an RDF format.
         """
-        result = self._query(sparql, functions)
+        result = self._query(sparql, None, functions)
         try:
             if isinstance(result, ox.QueryTriples):
-                fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
-                if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
-                    fmt = ox.RdfFormat.N_TRIPLES
+                media_type = _GRAPH_FOR_RESULTS.get(media_type.split(";")[0], media_type)
+                fmt = graph_format(media_type) or ox.RdfFormat.N_TRIPLES
                 return fmt.media_type, result.serialize(format=fmt) or b""
-            rfmt = ox.QueryResultsFormat.from_media_type(media_type) or ox.QueryResultsFormat.JSON
+            rfmt = results_format(media_type) or ox.QueryResultsFormat.JSON
             return rfmt.media_type, result.serialize(format=rfmt) or b""
         except (ValueError, OSError, RuntimeError) as e:
             raise QueryError(f"SPARQL query failed: {e}") from e
 
     def has_graph(self, graph: str) -> bool:
-        return bool(self._db.contains_named_graph(ox.NamedNode(graph)))
+        return bool(self._db.contains_named_graph(_graph_node(graph)))
 
     def triples(self, graph: str) -> Iterator[Triple]:
         """Every triple of one named graph, streamed."""
-        for q in self._db.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
-            yield (_from_ox(q.subject), IRI(q.predicate.value), _from_ox(q.object))  # type: ignore[misc]
+        for q in self._db.quads_for_pattern(None, None, None, named_node(graph)):
+            yield triple_from_ox(q)
 
     def dump(self, graph: str, media_type: str = "application/n-triples") -> bytes:
         """One graph serialized (N-Triples by default)."""
-        fmt = ox.RdfFormat.from_media_type(media_type)
+        fmt = graph_format(media_type)
         if fmt is None:
             raise StoreError(f"unknown RDF media type {media_type!r}")
-        return self._db.dump(format=fmt, from_graph=ox.NamedNode(graph)) or b""
+        return self._db.dump(format=fmt, from_graph=_graph_node(graph)) or b""
 
     # -- writing -----------------------------------------------------------------
 
@@ -304,11 +257,12 @@ class Store(GraphSizes):
         if self.read_only:
             raise StoreError("the store is open read-only")
 
-    def update(self, sparql: str) -> None:
-        """Run a SPARQL 1.1 Update in one transaction."""
+    def update(self, sparql: str, bindings: Bindings | None = None) -> None:
+        """Run a SPARQL 1.1 Update in one transaction (``$name`` placeholders filled from ``bindings``)."""
         self._writable()
+        text = fill(sparql, bindings) if bindings is not None else sparql
         try:
-            self._db.update(sparql, prefixes=_PREFIX_MAP)
+            self._db.update(text, prefixes=PREFIX_MAP)
         except SyntaxError as e:
             raise QueryError(f"SPARQL syntax error: {e}") from e
         except (ValueError, OSError, RuntimeError) as e:
@@ -317,7 +271,7 @@ class Store(GraphSizes):
     def add_triples(self, graph: str, triples: Iterable[Triple]) -> int:
         """Add a few triples to a graph in one transaction (all or none)."""
         self._writable()
-        quads = list(_to_quads(triples, ox.NamedNode(graph)))
+        quads = list(to_quads(triples, _graph_node(graph)))
         try:
             self._db.extend(quads)
         except (ValueError, OSError) as e:
@@ -333,8 +287,8 @@ class Store(GraphSizes):
         included; the graph is a set).
         """
         self._writable()
-        target = ox.NamedNode(graph)
-        quads = _counting(_to_quads(triples, target), progress)
+        target = _graph_node(graph)
+        quads = _counting(to_quads(triples, target), progress)
         with _gc_paused():
             if self.location is None:
                 staged = list(quads)  # consume (and so validate) before touching the graph
@@ -348,7 +302,7 @@ class Store(GraphSizes):
     def drop_graph(self, graph: str) -> bool:
         """Remove a named graph; ``False`` when there was none."""
         self._writable()
-        target = ox.NamedNode(graph)
+        target = _graph_node(graph)
         if not self._db.contains_named_graph(target):
             return False
         if self.location is None:
@@ -397,10 +351,9 @@ class Store(GraphSizes):
         return written
 
     def _size_excluding(self, target: ox.NamedNode) -> int:
-        rows = self.select(
-            f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ ?s ?p ?o }} UNION "
-            f"{{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{target.value}>) }} }}").rows
-        return int(rows[0]["n"].value)  # type: ignore[union-attr]
+        rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION "
+                           "{ GRAPH ?g { ?s ?p ?o } FILTER(?g != $graph) } }", {"graph": IRI(target.value)}).rows
+        return rows[0].int("n")
 
     def _copy_graphs_except(self, target: ox.NamedNode, new_db: ox.Store) -> None:
         assert self.location is not None
@@ -415,17 +368,9 @@ class Store(GraphSizes):
                     new_db.add_graph(g)
 
 
-def _ox_functions(functions: Functions) -> dict[ox.NamedNode, Callable[..., Any]]:
-    """Custom SPARQL functions over kgart terms, adapted to pyoxigraph's calling convention."""
-    def adapt(fn: Callable[..., Term | None]) -> Callable[..., Any]:
-        def call(*args: Any) -> Any:
-            try:
-                result = fn(*(_from_ox(a) for a in args))
-            except (ValueError, TypeError, KeyError, QueryError):
-                return None  # an unbound result, as SPARQL functions do on bad input
-            return _to_ox(result) if result is not None else None
-        return call
-    return {ox.NamedNode(iri): adapt(fn) for iri, fn in functions.items()}
+def _graph_node(graph: str) -> ox.NamedNode:
+    """A graph name as Oxigraph's node; :class:`InvalidTermError` (a 4xx) when it is no IRI."""
+    return named_node(checked_iri(graph))
 
 
 @contextmanager
@@ -439,45 +384,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-_PREFIX_MAP = {line.split()[1].rstrip(":"): line.split()[2].strip("<>")
-               for line in sparql_prefixes().splitlines()}
-
-
-@lru_cache(maxsize=65_536)
-def _named_node(iri: str) -> ox.NamedNode:
-    return ox.NamedNode(iri)
-
-
-def _to_ox(term: Term) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    kind = type(term)
-    if kind is Literal:
-        if term.language:  # type: ignore[union-attr]
-            return ox.Literal(term.value, language=term.language)  # type: ignore[union-attr]
-        if term.datatype is None:  # type: ignore[union-attr]
-            return ox.Literal(term.value)  # type: ignore[union-attr]
-    elif kind is IRI:
-        return _named_node(term)  # type: ignore[arg-type]
-    if isinstance(term, str):
-        return _named_node(term)
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(term.value, language=term.language)
-        if term.datatype:
-            return ox.Literal(term.value, datatype=_named_node(term.datatype))
-        return ox.Literal(term.value)
-    if isinstance(term, BlankNode):
-        return ox.BlankNode(term.id)
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-def _to_quads(triples: Iterable[Triple], graph: ox.NamedNode) -> Iterator[ox.Quad]:
-    for s, p, o in triples:
-        try:
-            yield ox.Quad(_to_ox(s), _named_node(p), _to_ox(o), graph)  # type: ignore[arg-type]
-        except (ValueError, TypeError) as e:
-            raise StoreError(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
 
 
 def _counting(quads: Iterator[ox.Quad], progress: ProgressCallback | None,
@@ -496,68 +402,5 @@ def _counting(quads: Iterator[ox.Quad], progress: ProgressCallback | None,
         progress(pending)
 
 
-def _from_ox(term: Any) -> Term:
-    if isinstance(term, ox.NamedNode):
-        return IRI(term.value)
-    if isinstance(term, ox.Literal):
-        language = term.language
-        datatype = term.datatype.value
-        return Literal(term.value, language, None if language or datatype == _XSD_STRING else datatype)
-    if isinstance(term, ox.BlankNode):
-        return BlankNode(term.value)
-    raise QueryError(f"unsupported term in result: {term!r}")
-
-
-def rdf_media_type(name: str) -> str | None:
-    """The RDF media type for a file name's extension (``.ttl``, ``.jsonld``, ``.rdf``, …)."""
-    lowered = name.lower().removesuffix(".gz")
-    for ext in sorted(_EXTRA_EXTENSIONS, key=len, reverse=True):
-        if lowered.endswith(ext):
-            return _EXTRA_EXTENSIONS[ext]
-    fmt = ox.RdfFormat.from_extension(lowered.rsplit(".", 1)[-1]) if "." in lowered else None
-    return fmt.media_type if fmt else None
-
-
-_EXTRA_EXTENSIONS = {".rdf.xml": "application/rdf+xml", ".xml": "application/rdf+xml",
-                     ".json": "application/ld+json", ".owl": "application/rdf+xml"}
-
-
-def parse_rdf(data: bytes, media_type: str, *, base_iri: str | None = None,
-              where: str = "input") -> Iterator[Triple]:
-    """Parse RDF in any format Oxigraph reads; graph names of quads are dropped.
-
-    :raises DataSourceError: for a syntax error (with its position) or an unknown format.
-    """
-    from kgart.errors import DataSourceError
-
-    fmt = ox.RdfFormat.from_media_type(media_type)
-    if fmt is None:
-        raise DataSourceError(f"unknown RDF format {media_type!r}", path=where)
-    try:
-        for quad in ox.parse(data, fmt, base_iri=base_iri):
-            yield (_from_ox(quad.subject), IRI(quad.predicate.value), _from_ox(quad.object))  # type: ignore[misc]
-    except SyntaxError as e:
-        raise DataSourceError(f"not valid {fmt.name}: {e}", path=where) from e
-    except (ValueError, OSError) as e:
-        raise DataSourceError(f"cannot parse as {fmt.name}: {e}", path=where) from e
-
-
-def serialize_ntriples(triples: Iterable[Triple]) -> bytes:
-    """N-Triples for a batch of triples (the remote store sends these)."""
-    out = ox.serialize((ox.Triple(_to_ox(s), _named_node(p), _to_ox(o))  # type: ignore[arg-type]
-                        for s, p, o in triples), format=ox.RdfFormat.N_TRIPLES)
-    return out or b""
-
-
-def serialize_triples(triples: Iterable[Triple], media_type: str) -> tuple[str, bytes]:
-    """Triples in an RDF format chosen by media type (N-Triples when unknown): (media type, bytes)."""
-    fmt = ox.RdfFormat.from_media_type(media_type) or ox.RdfFormat.N_TRIPLES
-    if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG):
-        fmt = ox.RdfFormat.N_TRIPLES
-    out = ox.serialize((ox.Triple(_to_ox(s), _named_node(p), _to_ox(o))  # type: ignore[arg-type]
-                        for s, p, o in triples), format=fmt, prefixes=_OUTPUT_PREFIXES)
-    return fmt.media_type, out or b""
-
-
-# Iconclass IRIs are written whole: as prefixed names their percent signs need escaping (ic:73D82\%28…).
-_OUTPUT_PREFIXES = {k: v for k, v in _PREFIX_MAP.items() if k != "ic"}
+__all__ = ["GRAPH_FORMATS", "RESULT_FORMATS", "GraphInfo", "SelectResult", "Store", "parse_rdf", "rdf_media_type",
+           "serialize_ntriples", "serialize_triples"]

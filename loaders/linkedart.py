@@ -28,7 +28,9 @@ from kgart.loaders.collection import BaseLoader, IconclassLinker, LoadReport, Re
 from kgart.errors import DataSourceError
 from kgart.notation import notation_from_iri
 from kgart.rdf import IRI, Literal, Triple, graph_iri
-from kgart.store import Store, parse_rdf, rdf_media_type
+from kgart.oxigraph_adapter import parse_rdf, rdf_media_type
+from kgart.store import Store
+from kgart.triplestore import Row
 
 SOURCE = "linkedart"
 CONTEXT_URLS = ("https://linked.art/ns/v1/linked-art.json", "http://linked.art/ns/v1/linked-art.json")
@@ -42,6 +44,7 @@ AAT_LANGUAGES = {
 LANGUAGE_NAMES = {"english": "en", "dutch": "nl", "german": "de", "french": "fr", "italian": "it",
                   "spanish": "es", "latin": "la"}
 CRM = "http://www.cidoc-crm.org/cidoc-crm/"
+_CRM_PREFIX = "PREFIX crm: <http://www.cidoc-crm.org/cidoc-crm/>\n"
 
 
 class LinkedArtLoader(BaseLoader):
@@ -107,7 +110,7 @@ class LinkedArtLoader(BaseLoader):
     # -- the schema.org view -------------------------------------------------------
 
     def epilogue(self) -> Iterable[Triple]:
-        rows = self.scratch.select(f"SELECT DISTINCT ?o WHERE {{ ?o a <{CRM}E22_Human-Made_Object> }}")
+        rows = self.scratch.select(_CRM_PREFIX + "SELECT DISTINCT ?o WHERE { ?o a crm:E22_Human-Made_Object }")
         linker: IconclassLinker | None = None
         for row in rows:
             obj = row["o"]
@@ -128,56 +131,57 @@ class LinkedArtLoader(BaseLoader):
         if linker is not None:
             yield from linker.materialized()
 
-    def _values(self, query: str) -> list[dict[str, Any]]:
-        return self.scratch.select("PREFIX crm: <" + CRM + ">\n" + query).rows
+    def _values(self, query: str, obj: IRI) -> list[Row]:
+        """A query about one object (``$obj``) of the scratch store."""
+        return self.scratch.select(_CRM_PREFIX + query, {"obj": obj}).rows
 
     def _artwork(self, obj: IRI) -> Artwork:
         a = Artwork(iri=obj, record_id=obj.rsplit("/", 1)[-1])
-        for r in self._values(f"""SELECT ?t ?lang ?label WHERE {{ <{obj}> crm:P1_is_identified_by ?n .
+        for r in self._values("""SELECT ?t ?lang ?label WHERE { $obj crm:P1_is_identified_by ?n .
                 ?n a crm:E33_E41_Linguistic_Appellation ; crm:P190_has_symbolic_content ?t .
-                OPTIONAL {{ ?n crm:P72_has_language ?lang OPTIONAL {{ ?lang rdfs:label ?label }} }} }}"""):
+                OPTIONAL { ?n crm:P72_has_language ?lang OPTIONAL { ?lang rdfs:label ?label } } }""", obj):
             a.titles.append((r["t"].value, _language(r)))
-        ids = self._values(f"""SELECT ?v WHERE {{ <{obj}> crm:P1_is_identified_by ?i .
-                ?i a crm:E42_Identifier ; crm:P190_has_symbolic_content ?v }} ORDER BY ?v""")
+        ids = self._values("""SELECT ?v WHERE { $obj crm:P1_is_identified_by ?i .
+                ?i a crm:E42_Identifier ; crm:P190_has_symbolic_content ?v } ORDER BY ?v""", obj)
         if ids:
             a.identifier = ids[0]["v"].value
-        for r in self._values(f"""SELECT ?who ?name WHERE {{ <{obj}> crm:P108i_was_produced_by ?p .
-                ?p crm:P14_carried_out_by ?who OPTIONAL {{ ?who rdfs:label ?name }} }}"""):
+        for r in self._values("""SELECT ?who ?name WHERE { $obj crm:P108i_was_produced_by ?p .
+                ?p crm:P14_carried_out_by ?who OPTIONAL { ?who rdfs:label ?name } }""", obj):
             if isinstance(r["who"], IRI):
                 a.creators.append((r["who"], r["name"].value if "name" in r else str(r["who"])))
-        spans = self._values(f"""SELECT ?b ?e ?label WHERE {{ <{obj}> crm:P108i_was_produced_by ?p .
-                ?p crm:P4_has_time-span ?ts . OPTIONAL {{ ?ts crm:P82a_begin_of_the_begin ?b }}
-                OPTIONAL {{ ?ts crm:P82b_end_of_the_end ?e }}
-                OPTIONAL {{ ?ts crm:P1_is_identified_by/crm:P190_has_symbolic_content ?label }} }}""")
+        spans = self._values("""SELECT ?b ?e ?label WHERE { $obj crm:P108i_was_produced_by ?p .
+                ?p crm:P4_has_time-span ?ts . OPTIONAL { ?ts crm:P82a_begin_of_the_begin ?b }
+                OPTIONAL { ?ts crm:P82b_end_of_the_end ?e }
+                OPTIONAL { ?ts crm:P1_is_identified_by/crm:P190_has_symbolic_content ?label } }""", obj)
         if spans:
             span = spans[0]
             start = _year(span.get("b"))
             end = _year(span.get("e"))
             a.earliest, a.latest, _ = date_range(start, end)
             a.date_text = span["label"].value if "label" in span else date_text(a.earliest, a.latest)
-        for r in self._values(f"""SELECT ?type ?label WHERE {{ <{obj}> crm:P2_has_type ?type
-                OPTIONAL {{ ?type rdfs:label ?label }} }}"""):
+        for r in self._values("""SELECT ?type ?label WHERE { $obj crm:P2_has_type ?type
+                OPTIONAL { ?type rdfs:label ?label } }""", obj):
             if isinstance(r["type"], IRI):
                 a.extra.append((obj, IRI("https://schema.org/additionalType"), r["type"]))
             if "label" in r:
                 a.extra.append((obj, IRI("https://schema.org/artform"), Literal(r["label"].value)))
-        for r in self._values(f"""SELECT ?img WHERE {{ <{obj}> crm:P138i_has_representation ?img }}"""):
+        for r in self._values("""SELECT ?img WHERE { $obj crm:P138i_has_representation ?img }""", obj):
             if str(r["img"]).startswith(("http://", "https://")):
                 a.image = a.image or str(r["img"])
-        for r in self._values(f"""SELECT ?text WHERE {{ <{obj}> crm:P67i_is_referred_to_by ?s .
+        for r in self._values("""SELECT ?text WHERE { $obj crm:P67i_is_referred_to_by ?s .
                 ?s crm:P190_has_symbolic_content ?text ; crm:P2_has_type/rdfs:label ?kind
-                FILTER(CONTAINS(LCASE(STR(?kind)), "description")) }}"""):
+                FILTER(CONTAINS(LCASE(STR(?kind)), "description")) }""", obj):
             a.description.append((clean(r["text"].value), r["text"].language))
         return a
 
     def _subjects(self, obj: IRI) -> list[IRI]:
-        rows = self._values(f"""SELECT DISTINCT ?s WHERE {{
-                {{ <{obj}> crm:P65_shows_visual_item ?v . ?v crm:P2_has_type|crm:P138_represents|crm:P129_is_about ?s }}
-                UNION {{ <{obj}> crm:P62_depicts|crm:P129_is_about ?s }} }} ORDER BY ?s""")
+        rows = self._values("""SELECT DISTINCT ?s WHERE {
+                { $obj crm:P65_shows_visual_item ?v . ?v crm:P2_has_type|crm:P138_represents|crm:P129_is_about ?s }
+                UNION { $obj crm:P62_depicts|crm:P129_is_about ?s } } ORDER BY ?s""", obj)
         return [r["s"] for r in rows if isinstance(r["s"], IRI)]
 
 
-def _language(row: dict[str, Any]) -> str | None:
+def _language(row: Row) -> str | None:
     title = row["t"]
     if getattr(title, "language", None):
         return str(title.language)

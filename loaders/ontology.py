@@ -6,7 +6,8 @@ import hashlib
 from importlib import resources
 
 from kgart.rdf import DCTERMS, IRI, Literal, graph_iri
-from kgart.store import Store, parse_rdf
+from kgart.oxigraph_adapter import parse_rdf
+from kgart.store import Store
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
 FILES = ("kgart.ttl", "shapes.ttl")
@@ -22,9 +23,9 @@ def ensure_ontology(store: Store) -> bool:
     """Load the ontology graph when it is missing or older than the files; True if loaded."""
     files = ontology_bytes()
     digest = hashlib.sha256(b"".join(files[n] for n in FILES)).hexdigest()
-    current = store.select(f"SELECT ?h WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ <{_VERSION_SUBJECT}> "
-                           f"<{DCTERMS.identifier}> ?h }} }}").rows
-    if current and current[0]["h"].value == digest:  # type: ignore[union-attr]
+    current = store.select("SELECT ?h WHERE { GRAPH $graph { $version dcterms:identifier ?h } }",
+                           {"graph": ONTOLOGY_GRAPH, "version": _VERSION_SUBJECT}).rows
+    if current and current[0].text("h") == digest:
         return False
     triples = [t for name in FILES for t in parse_rdf(files[name], "text/turtle", where=name)]
     triples.append((_VERSION_SUBJECT, DCTERMS.identifier, Literal(digest)))

@@ -29,7 +29,7 @@ from kgart.loaders.collection import BaseLoader, DuplicateGuard, LoadReport, Rec
 from kgart.loaders.readers import json_document, json_lines, parse_json_record
 
 from kgart.errors import DataSourceError
-from kgart.rdf import IRI, KGART_BASE, RDF, SKOS, Literal, Namespace, Triple
+from kgart.rdf import DCTERMS, IRI, KGART_BASE, RDF, SKOS, Literal, Namespace, Triple
 from kgart.store import Store
 
 SOURCE = "tate"
@@ -67,6 +67,7 @@ class TateLoader(BaseLoader):
     def preamble(self) -> Iterable[Triple]:
         yield (SUBJECT_SCHEME, RDF.type, SKOS.ConceptScheme)
         yield (SUBJECT_SCHEME, SKOS.prefLabel, Literal("Tate subjects", "en"))
+        yield (SUBJECT_SCHEME, DCTERMS.identifier, Literal("tate"))  # the scheme's name in kgart (kgart.kinds)
 
     def records(self) -> Iterator[tuple[str, Any]]:
         if self.path.is_dir():

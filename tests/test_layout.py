@@ -31,10 +31,10 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_only_the_store_imports_pyoxigraph() -> None:
+def test_only_the_adapter_and_the_embedded_store_import_pyoxigraph() -> None:
     users = [p.relative_to(ROOT).as_posix() for folder in LAYERS for p in python_files(folder)
              if any(m.split(".")[0] == "pyoxigraph" for m in imported_modules(p))]
-    assert users == ["kgart/store.py"]
+    assert users == ["kgart/oxigraph_adapter.py", "kgart/store.py"]
 
 
 def test_core_never_reaches_into_outer_layers() -> None:

@@ -290,8 +290,9 @@ def test_blend_config_file_and_scheme_weights(tmp_path: Path) -> None:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=where):
             BlendConfig.load(path)
-    path.write_text("[schemes.aat.weights]\nvector = 1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="unknown scheme"):
+    # Schemes are whatever the store holds (kgart.kinds), so a name is checked for its form here.
+    path.write_text('[schemes."Getty AAT".weights]\nvector = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="names a scheme"):
         BlendConfig.load(path)
 
 

@@ -165,8 +165,8 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
     assert sum(explained[0]["components"].values()) == pytest.approx(explained[0]["score"], abs=1e-4)
     wrong = client.get("/api/suggest", query_string={"title": "x", "scheme": "aat"})
     assert wrong.status_code == 400 and "scheme" in wrong.get_json()["error"]
-    unembedded = client.get("/api/suggest", query_string={"title": "the sea", "scheme": "tate"})  # no Tate vectors
-    assert unembedded.status_code == 400 and "kgart embed --kind tate" in unembedded.get_json()["error"]
+    no_tate = client.get("/api/suggest", query_string={"title": "the sea", "scheme": "tate"})  # no Tate loaded here
+    assert no_tate.status_code == 400 and "unknown scheme 'tate'; known: iconclass" in no_tate.get_json()["error"]
     services = client.application.extensions["kgart"]
     services.embedding = True  # as while kgart demo embeds in the background
     try:

@@ -17,6 +17,7 @@ from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
 from kgart.sparql_extensions import KnnRequest, similarity_functions
 from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 
 @dataclass
@@ -24,7 +25,7 @@ class KgartServices:
     """What the views use: the store, the retriever (built on first use), web settings."""
 
     config: Config
-    store: Any
+    store: TripleStore
     update_token: str | None = None
     service_allow: list[str] = field(default_factory=list)
     query_timeout: float = 30.0
@@ -95,7 +96,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
     ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser.
     """
-    from kgart.web import api, errors, ld, sparql, ui
+    from kgart.web import api, errors, ld, security, sparql, ui
 
     config = config or load_config()
     if store is None:
@@ -115,6 +116,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(api.api_blueprint())
     app.register_blueprint(ui.ui_blueprint())
     errors.init_app(app)
+    security.init_app(app)
     return app
 
 

@@ -7,8 +7,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
+from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
-from kgart.retrieval import SCHEMES, Query, Retriever
+from kgart.kinds import Kinds
+from kgart.retrieval import Query, Retriever
+from kgart.sparql_template import iri_list
+from kgart.web.params import language_param, text_param
 
 
 def api_blueprint() -> Blueprint:
@@ -37,7 +41,7 @@ def _int(name: str, default: int, low: int = 1, high: int = 1000) -> int:
 
 
 def search() -> Response:
-    text = request.args.get("q", "").strip()
+    text = text_param("q", request.args.get("q", "").strip())
     target = request.args.get("target", "concept")
     if target not in ("concept", "artwork", "sentence"):
         raise BadRequest("target must be concept, artwork or sentence")
@@ -47,8 +51,10 @@ def search() -> Response:
     k = _int("k", 10)
     explain = request.args.get("explain", "").lower() in ("1", "true", "yes")
     retriever = _retriever()
+    language = language_param()
     if target == "concept":
-        hits = retriever.search_concepts(Query(text=text), k=k, under=under, language=request.args.get("lang", "en"))
+        hits = retriever.search_concepts(Query(text=text), k=k, under=under, language=language,
+                                         scheme=request.args.get("scheme", "iconclass"))
     else:
         hits = retriever.search_items(Query(text=text), target, k=k, under=under,
                                       graph=request.args.get("graph") or None)
@@ -57,7 +63,8 @@ def search() -> Response:
 
 def suggest() -> Response:
     values = request.form if request.method == "POST" else request.args
-    title, description = values.get("title", ""), values.get("description", "")
+    title, description = text_param("title", values.get("title", "")), text_param("description",
+                                                                                     values.get("description", ""))
     image = ""
     upload = request.files.get("image")
     if upload is not None and upload.filename:
@@ -70,8 +77,10 @@ def suggest() -> Response:
     scheme = values.get("scheme", "iconclass")
     explain = values.get("explain", "").lower() in ("1", "true", "yes")
     try:
-        if scheme not in SCHEMES:
-            raise BadRequest(f"scheme must be one of {', '.join(SCHEMES)}")
+        try:
+            scheme = _retriever().scheme(scheme).name
+        except KgartError as e:
+            raise BadRequest(str(e)) from e
         if not (title or description or image):
             raise BadRequest("give a title, a description or an image")
         hits = _retriever().suggest(title, description, image, k=_int("k", 10), scheme=scheme)
@@ -96,7 +105,9 @@ def similar() -> Response:
 
 def hierarchy(notation: str) -> Response:
     ic: Iconclass = current_app.extensions["kgart"].iconclass
-    language = request.args.get("lang", "en")
+    language = language_param()
+    if notation.count(":") > MAX_PARTS:
+        raise BadRequest(f"a compound notation has at most {MAX_PARTS + 1} parts")
     resolved = ic.resolve(notation)
     labels = ic.labels([*resolved.path, *resolved.children], language)
     counts = _artwork_counts(ic, resolved.children) if request.args.get("counts") else {}
@@ -110,17 +121,19 @@ def hierarchy(notation: str) -> Response:
 
 
 def _artwork_counts(ic: Iconclass, notations: list[str] | tuple[str, ...]) -> dict[str, int]:
-    out = {}
-    for n in notations:
-        iri = ic.resolve(n).iri
-        rows = ic.store.select(f"""SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE {{ ?a a schema:VisualArtwork ;
-            dcterms:subject ?c . ?c skos:broader* <{iri}> }}""").rows
-        out[n] = int(rows[0]["n"].value) if rows else 0  # type: ignore[union-attr]
-    return out
+    """Artworks annotated with each notation or one below it, in one query."""
+    iris = {str(ic.resolve(n).iri): n for n in notations}
+    if not iris:
+        return {}
+    rows = ic.store.select("""SELECT ?c (COUNT(DISTINCT ?a) AS ?n) WHERE { VALUES ?c { $concepts }
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c } GROUP BY ?c""",
+                           {"concepts": iri_list(list(iris))}).rows
+    counts = {iris[str(r["c"])]: r.int("n") for r in rows if str(r["c"]) in iris}
+    return {n: counts.get(n, 0) for n in notations}
 
 
 def autocomplete() -> Response:
-    prefix = request.args.get("q", "")
+    prefix = text_param("q", request.args.get("q", ""))
     retriever = _retriever()
     hits = retriever.keywords.complete(prefix, "iconclass", _int("k", 10)) if retriever.keywords else []
     from kgart.notation import notation_from_iri
@@ -129,8 +142,24 @@ def autocomplete() -> Response:
                                              for h in hits]})
 
 
+MAX_PARTS = 16  # parts of a compound notation (61B:31A2212(+1) has 2)
+
+
 def openapi() -> Response:
-    return jsonify(OPENAPI)
+    """The OpenAPI document, with the schemes this store holds as the scheme enum."""
+    import copy
+
+    document = copy.deepcopy(OPENAPI)
+    names = Kinds.of(current_app.extensions["kgart"].store).names("concept")
+    suggest_spec = document["paths"]["/api/suggest"]
+    for param in suggest_spec["get"]["parameters"]:
+        if param["name"] == "scheme":
+            param["schema"]["enum"] = names
+    suggest_spec["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["scheme"]["enum"] = names
+    for param in document["paths"]["/api/search"]["get"]["parameters"]:
+        if param["name"] == "scheme":
+            param["schema"]["enum"] = names
+    return jsonify(document)
 
 
 def _param(name: str, description: str, required: bool = False, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -149,21 +178,24 @@ OPENAPI: dict[str, Any] = {
                                               schema={"type": "string", "enum": ["concept", "artwork", "sentence"]}),
             _param("under", "only this Iconclass notation and below (artworks: annotated with them)"),
             _param("graph", "only items of this source graph"), _param("lang", "label language"),
+            _param("scheme", "with target=concept: the concept scheme",
+                   schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
             _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
             _param("explain", "include each blend component", schema={"type": "boolean"})],
             "responses": {"200": {"description": "results"}, "400": _ERROR}}},
         "/api/suggest": {
             "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),
-                _param("scheme", "iconclass: Iconclass codes; tate: Tate subject ids",
-                       schema={"type": "string", "enum": list(SCHEMES), "default": "iconclass"}),
+                _param("scheme", "iconclass: Iconclass codes; tate: Tate subject ids; or any concept scheme "
+                                 "the store holds, by name",
+                       schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
                 _param("k", "number of codes", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
                 _param("explain", "include each blend component per code", schema={"type": "boolean"})],
                 "responses": {"200": {"description": "codes"}, "400": _ERROR}},
             "post": {"summary": "Iconclass codes (or Tate subjects) for an artwork, with an image upload",
                      "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                          "title": {"type": "string"}, "description": {"type": "string"},
-                         "scheme": {"type": "string", "enum": list(SCHEMES)}, "explain": {"type": "boolean"},
+                         "scheme": {"type": "string", "enum": ["iconclass"]}, "explain": {"type": "boolean"},
                          "image": {"type": "string", "format": "binary"}}}}}},
                      "responses": {"200": {"description": "codes"}, "400": _ERROR, "413": _ERROR}}},
         "/api/similar": {"get": {"summary": "Items like a stored one", "parameters": [

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from werkzeug.datastructures import MIMEAccept
 
-from kgart.store import GRAPH_FORMATS, RESULT_FORMATS, rdf_media_type
+from kgart.oxigraph_adapter import GRAPH_FORMATS, RESULT_FORMATS, rdf_media_type
 
 HTML = "text/html"
 RDF_TYPES = ["text/turtle", "application/ld+json", "application/rdf+xml", "application/n-triples"]
 RESULT_TYPES = [RESULT_FORMATS[k] for k in ("json", "xml", "csv", "tsv")]
 SUFFIXES = (".ttl", ".jsonld", ".rdf", ".nt", ".json", ".html")
-_ALIASES = {"application/json": "application/sparql-results+json", "application/xml": "application/sparql-results+xml",
-            "text/xml": "application/sparql-results+xml"}
+# Generic names clients send, and what they mean for each kind of answer.
+_ALIASES = {"application/json": ("application/sparql-results+json", "application/ld+json"),
+            "application/xml": ("application/sparql-results+xml", "application/rdf+xml"),
+            "text/xml": ("application/sparql-results+xml", "application/rdf+xml"),
+            "text/plain": ("text/tab-separated-values", "application/n-triples"),
+            "application/xhtml+xml": (HTML, HTML)}
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:
@@ -33,11 +37,32 @@ def split_suffix(path: str) -> tuple[str, str | None]:
     return path, None
 
 
+def negotiate(accept: MIMEAccept, offered: list[str]) -> str | None:
+    """The best of ``offered`` for an Accept header by q-value, with the generic names
+    (``application/json`` …) read for the kind of answer; no header or ``*/*`` gets
+    ``offered[0]`` (callers list their default first); None when nothing offered is
+    acceptable (answer 406).
+
+    >>> from werkzeug.datastructures import MIMEAccept
+    >>> negotiate(MIMEAccept([("application/json", 1)]), ["text/html", "text/turtle", "application/ld+json"])
+    'application/ld+json'
+    >>> negotiate(MIMEAccept([("application/trig", 1)]), ["text/html", "text/turtle"]) is None
+    True
+    """
+    if not accept:
+        return offered[0]
+    aliases = {alias: meant for alias, pair in _ALIASES.items()
+               for meant in [next((m for m in pair if m in offered), None)] if meant}
+    best = accept.best_match(offered + list(aliases), default=None)
+    if best is None:
+        return None
+    return aliases.get(best, best)
+
+
 def choose(accept: MIMEAccept, offered: list[str]) -> str:
-    """The best of ``offered`` for an Accept header, by q-value; ``*/*`` or nothing gets
-    ``offered[0]``, so callers list their default first."""
-    best = accept.best_match(offered + list(_ALIASES), default=None) if accept else None
-    return _ALIASES.get(best, best) if best else offered[0]
+    """Like :func:`negotiate`, falling back to ``offered[0]`` where a 406 would not help
+    (SPARQL results, whose form is known only after the query runs)."""
+    return negotiate(accept, offered) or offered[0]
 
 
-__all__ = ["GRAPH_FORMATS", "HTML", "RDF_TYPES", "RESULT_TYPES", "choose", "split_suffix"]
+__all__ = ["GRAPH_FORMATS", "HTML", "RDF_TYPES", "RESULT_TYPES", "choose", "negotiate", "split_suffix"]

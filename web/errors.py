@@ -10,10 +10,19 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kgart.errors import ConfigError, DataSourceError, KgartError, NotationError, QueryError, StoreError
+from kgart.errors import (
+    ConfigError,
+    DataSourceError,
+    InvalidTermError,
+    KgartError,
+    NotationError,
+    QueryError,
+    StoreError,
+)
 
 log = logging.getLogger("kgart.web")
-STATUS = [(NotationError, 404), (QueryError, 400), (DataSourceError, 400), (ConfigError, 500), (StoreError, 503)]
+STATUS = [(NotationError, 404), (InvalidTermError, 400), (QueryError, 400), (DataSourceError, 400),
+          (ConfigError, 500), (StoreError, 503)]
 
 
 def wants_json() -> bool:
@@ -34,6 +43,11 @@ def error_response(status: int, message: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KgartError)
     def kgart_error(error: KgartError) -> Response:
+        if isinstance(error, QueryError) and not isinstance(error, InvalidTermError) \
+                and not request.path.startswith("/sparql"):
+            # kgart's own query failed: the parser's message (with offsets) is for the log, not the client.
+            log.error("internal query failed on %s: %s", request.path, error)
+            return error_response(500, "internal error; the server log has the details")
         status = next((code for kind, code in STATUS if isinstance(error, kind)), 400)
         return error_response(status, str(error))
 

@@ -4,28 +4,49 @@ Where things are served: Iconclass concepts at ``/iconclass/{notation}`` (the
 notation percent-encoded as iconclass.org writes it; key, named and compound
 forms resolve on demand like base ones); kgart's own IRIs
 (``https://w3id.org/kgart/artwork/…``, ``…/sentence/…``) at the same path on
-this server (``/artwork/…``, ``/sentence/…``). A suffix (``.ttl``, ``.jsonld``,
-``.rdf``, ``.nt``, ``.html``) overrides the Accept header. Also: a VoID
-description at ``/.well-known/void`` and gzipped N-Triples dumps per graph at
+this server (``/artwork/…``, ``/sentence/…``); any other node at
+``/resource?iri=…``. A suffix (``.ttl``, ``.jsonld``, ``.rdf``, ``.nt``,
+``.html``) overrides the Accept header; ``application/json`` gets JSON-LD; a
+media type kgart cannot write gets 406. Also: a VoID description at
+``/.well-known/void`` and gzipped N-Triples dumps per graph at
 ``/dump/{graph}.nt.gz``, streamed.
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
-from kgart.web.conneg import HTML, RDF_TYPES, choose, split_suffix
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotAcceptable, NotFound
 
+from kgart.errors import InvalidTermError
 from kgart.iconclass import Iconclass
 from kgart.notation import notation_from_iri, notation_iri
-from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, graph_iri, graph_name
-from kgart.store import Store, serialize_triples
+from kgart.oxigraph_adapter import checked_iri, serialize_ntriples, serialize_triples
+from kgart.rdf import (
+    DCTERMS,
+    GRAPH_BASE,
+    ICONCLASS_SCHEME,
+    IRI,
+    KGART_BASE,
+    RDF,
+    SKOS,
+    XSD,
+    Literal,
+    Namespace,
+    Triple,
+    graph_iri,
+    graph_name,
+)
+from kgart.sparql_template import iri_list
+from kgart.triplestore import TripleStore
+from kgart.web.conneg import HTML, RDF_TYPES, negotiate, split_suffix
+from kgart.web.params import language_param
 
 HIDDEN = ("https://w3id.org/kgart/ns#embedding",)
+LD_TYPES = [HTML, *RDF_TYPES]
 
 
 def ld_blueprint() -> Blueprint:
@@ -40,22 +61,37 @@ def ld_blueprint() -> Blueprint:
     return bp
 
 
-def _store() -> Store:
+def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
 
 
-def describe(store: Store, iri: str) -> list[tuple[object, object, object]]:
-    rows = store.select(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}").rows
-    return [(IRI(iri), r["p"], r["o"]) for r in rows if str(r["p"]) not in HIDDEN]
+def describe(store: TripleStore, iri: str) -> list[Triple]:
+    """A node's own triples (embeddings left out); none for a value that is not an IRI."""
+    try:
+        subject = checked_iri(iri)
+    except InvalidTermError:
+        return []
+    rows = store.select("SELECT ?p ?o WHERE { $s ?p ?o }", {"s": subject}).rows
+    return [(subject, r.iri("p"), r["o"]) for r in rows if str(r["p"]) not in HIDDEN]
 
 
-def _respond(iri: str, triples: list, forced: str | None, html: callable) -> Response:  # type: ignore[valid-type]
-    media = forced or choose(request.accept_mimetypes, [HTML, *RDF_TYPES])
+def _media(forced: str | None) -> str:
+    """The negotiated media type, or 406 naming what can be had."""
+    media = forced or negotiate(request.accept_mimetypes, LD_TYPES)
+    if media is None:
+        raise NotAcceptable(f"this resource is available as {', '.join(LD_TYPES)}")
+    return media
+
+
+def _respond(triples: list[Triple], forced: str | None, html: Callable[[], str]) -> Response:
+    media = _media(forced)
     if media == HTML:
-        return Response(html(), mimetype=HTML)
-    used, body = serialize_triples(triples, media)
-    response = Response(body, mimetype=used.split(";")[0])
-    response.headers["Vary"] = "Accept"
+        response = Response(html(), mimetype=HTML)
+    else:
+        used, body = serialize_triples(triples, media)
+        response = Response(body, mimetype=used.split(";")[0])
+    if forced is None:
+        response.headers["Vary"] = "Accept"
     return response
 
 
@@ -66,12 +102,15 @@ def iconclass_top() -> Response:
 def iconclass_concept(notation: str) -> Response:
     base, forced = split_suffix(notation)
     ic: Iconclass = current_app.extensions["kgart"].iconclass
-    language = request.args.get("lang", "en")
+    language = language_param()
     if not base:
         tops = [str(i) for i in range(10)]
         labels = ic.labels(tops, language)
-        return Response(render_template("iconclass.html", top=True, children=[(n, labels[n].text) for n in tops],
-                                        language=language), mimetype=HTML)
+        triples: list[Triple] = [(ICONCLASS_SCHEME, RDF.type, SKOS.ConceptScheme)]
+        triples += [(ICONCLASS_SCHEME, SKOS.hasTopConcept, notation_iri(n)) for n in tops]
+        return _respond(triples, forced, lambda: render_template(
+            "iconclass.html", top=True, children=[(n, labels[n].text) for n in tops], language=language,
+            languages=sorted(ic.languages)))
     resolved = ic.resolve(unquote(base))
     iri = resolved.iri
     triples = describe(_store(), iri) or ic.concept_triples(resolved.canonical, [language])
@@ -80,7 +119,7 @@ def iconclass_concept(notation: str) -> Response:
         path = ic.labels(resolved.path, language)
         children = ic.labels(resolved.children, language)
         counts = artwork_counts(_store(), [notation_iri(n) for n in resolved.children])
-        related_rows = _store().select(f"SELECT ?r WHERE {{ <{resolved.iri}> skos:related ?r }}").rows
+        related_rows = _store().select("SELECT ?r WHERE { $c skos:related ?r }", {"c": resolved.iri}).rows
         related = [n for n in (notation_from_iri(str(r["r"])) for r in related_rows) if n]
         related_labels = ic.labels(related, language)
         below = artworks_below(_store(), resolved.iri)
@@ -92,29 +131,31 @@ def iconclass_concept(notation: str) -> Response:
                                artworks=below, related=[(n, related_labels[n].text) for n in related],
                                keywords=([] if resolved.notation.is_compound
                                          else ic.keywords(resolved.canonical, language)),
-                               language=language, quote=lambda n: quote(n, safe=""))
-    return _respond(iri, triples, forced, html)
+                               language=language, languages=sorted(ic.languages),
+                               quote=lambda n: quote(n, safe=""))
+    return _respond(triples, forced, html)
 
 
-def artwork_counts(store: Store, concepts: list[IRI]) -> dict[str, int]:
+def artwork_counts(store: TripleStore, concepts: list[IRI]) -> dict[str, int]:
     """Artworks annotated with each concept or anything below it (subsumption), in one query."""
     if not concepts:
         return {}
-    values = " ".join(f"<{c}>" for c in concepts[:2000])
-    rows = store.select(f"""SELECT ?c (COUNT(DISTINCT ?a) AS ?n) WHERE {{ VALUES ?c {{ {values} }}
-        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c }} GROUP BY ?c""").rows
-    return {str(r["c"]): int(r["n"].value) for r in rows}  # type: ignore[union-attr]
+    rows = store.select("""SELECT ?c (COUNT(DISTINCT ?a) AS ?n) WHERE { VALUES ?c { $concepts }
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c } GROUP BY ?c""",
+                        {"concepts": iri_list(concepts[:2000])}).rows
+    return {str(r["c"]): r.int("n") for r in rows}
 
 
-def artworks_below(store: Store, concept: IRI, limit: int = 24) -> list[dict[str, str]]:
+def artworks_below(store: TripleStore, concept: IRI, limit: int = 24) -> list[dict[str, str]]:
     """Some artworks annotated with the concept or below it, with the code they carry."""
-    rows = store.select(f"""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {{
-        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* <{concept}> ; skos:notation ?code .
-        OPTIONAL {{ ?a schema:name ?t }} OPTIONAL {{ ?a schema:image ?img }} }} GROUP BY ?a LIMIT {limit}""").rows
+    rows = store.select("""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* $concept ; skos:notation ?code .
+        OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } } GROUP BY ?a LIMIT $limit""",
+                        {"concept": concept, "limit": limit}).rows
     from kgart.web.ui import local_path
 
-    return [{"path": local_path(str(r["a"])), "title": r["title"].value if "title" in r else str(r["a"]),  # type: ignore[union-attr]
-             "image": str(r.get("image", "")), "code": r["n"].value if "n" in r else ""} for r in rows]  # type: ignore[union-attr]
+    return [{"path": local_path(str(r["a"])), "title": r.text("title", str(r["a"])),
+             "image": r.text("image", ""), "code": r.text("n", "")} for r in rows]
 
 
 def kgart_resource(rest: str, kind: str) -> Response:
@@ -122,7 +163,7 @@ def kgart_resource(rest: str, kind: str) -> Response:
     iri = f"{KGART_BASE}{kind}/{base}"
     triples = describe(_store(), iri)
     if not triples:
-        raise NotFound(f"no {kind} <{iri}> in this store")
+        raise NotFound(f"no {kind} with this IRI in this store")
     return _resource(iri, kind, triples, forced)
 
 
@@ -132,15 +173,23 @@ def any_resource() -> Response:
     rdf, nt, html) stands in for a suffix."""
     iri = request.args.get("iri", "")
     fmt = request.args.get("format", "")
-    forced = split_suffix(f"x.{fmt}")[1] if fmt else None
-    triples = describe(_store(), iri) if iri.startswith(("http://", "https://", "urn:")) else []
+    forced = None
+    if fmt:
+        forced = split_suffix(f"x.{fmt}")[1]
+        if forced is None or fmt.startswith(".") or "." in fmt:
+            raise BadRequest("format is one of ttl, jsonld, json, rdf, nt, html")
+    try:
+        subject = checked_iri(iri)
+    except InvalidTermError as e:
+        raise BadRequest("iri must be an absolute IRI") from e
+    triples = describe(_store(), subject)
     if not triples:
-        raise NotFound(f"nothing about <{iri}> in this store")
+        raise NotFound("nothing about this IRI in this store")
     kind = "artwork" if any(str(o) == "https://schema.org/VisualArtwork" for _, _, o in triples) else "resource"
-    return _resource(iri, kind, triples, forced)
+    return _resource(subject, kind, triples, forced)
 
 
-def _resource(iri: str, kind: str, triples: list, forced: str | None) -> Response:  # type: ignore[type-arg]
+def _resource(iri: str, kind: str, triples: list[Triple], forced: str | None) -> Response:
     """A node's triples in the negotiated format; artworks get their own HTML page."""
     def html() -> str:
         if kind == "artwork":
@@ -148,45 +197,50 @@ def _resource(iri: str, kind: str, triples: list, forced: str | None) -> Respons
 
             return render_template("artwork.html", **artwork_details(iri))
         return render_template("resource.html", iri=iri, kind=kind, triples=triples)
-    return _respond(iri, triples, forced, html)
+    return _respond(triples, forced, html)
+
+
+VOID = Namespace("http://rdfs.org/ns/void#")
 
 
 def void() -> Response:
-    store = _store()
-    lines = ["@prefix void: <http://rdfs.org/ns/void#> .", "@prefix dcterms: <http://purl.org/dc/terms/> .",
-             f"<{request.url_root}.well-known/void> a void:Dataset ; dcterms:title \"kgart\" ;"
-             f" void:sparqlEndpoint <{request.url_root}sparql> ."]
-    for g in store.graphs():
-        name = graph_name(g.iri)
-        lines.append(f"<{g.iri}> a void:Dataset ; void:triples {g.triples} ; "
-                     f"void:dataDump <{request.url_root}dump/{quote(name, safe='')}.nt.gz> .")
-    body = "\n".join(lines) + "\n"
-    media = choose(request.accept_mimetypes, ["text/turtle", *RDF_TYPES[1:]])
-    if media == "text/turtle":
-        return Response(body, mimetype=media)
-    from kgart.store import parse_rdf
-
-    return _respond("", list(parse_rdf(body.encode(), "text/turtle")), media, lambda: body)
+    """The VoID description: the dataset, its SPARQL endpoint, each graph with its size and dump."""
+    root = request.url_root
+    dataset = checked_iri(root + ".well-known/void")
+    triples: list[Triple] = [(dataset, RDF.type, VOID.Dataset), (dataset, DCTERMS["title"], Literal("kgart")),
+                             (dataset, VOID.sparqlEndpoint, checked_iri(root + "sparql"))]
+    for g in _store().graphs():
+        graph = checked_iri(g.iri)
+        triples += [(graph, RDF.type, VOID.Dataset),
+                    (graph, VOID.triples, Literal(str(g.triples), datatype=XSD.integer)),
+                    (graph, VOID.dataDump, checked_iri(f"{root}dump/{quote(graph_name(g.iri), safe='')}.nt.gz"))]
+    media = _media(None)
+    used, data = serialize_triples(triples, "text/turtle" if media == HTML else media, {"void": str(VOID)})
+    response = Response(data, mimetype=used.split(";")[0])
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 def dump(name: str) -> Response:
     store = _store()
-    graph = graph_iri(unquote(name)) if not name.startswith("http") else name
-    if not store.has_graph(graph) or not graph.startswith(GRAPH_BASE):
-        raise NotFound(f"no graph {name!r}")
+    graph = graph_iri(unquote(name))
+    try:
+        known = graph.startswith(GRAPH_BASE) and store.has_graph(checked_iri(graph))
+    except InvalidTermError:
+        known = False
+    if not known:
+        raise NotFound("no such graph; /.well-known/void lists the dumps")
 
     def chunks() -> Iterator[bytes]:
-        compressor = gzip.compress  # one member per chunk: valid gzip, streamed
-        batch: list[tuple[object, object, object]] = []
-        from kgart.store import serialize_ntriples
-
+        batch: list[Triple] = []
         for triple in store.triples(graph):
             batch.append(triple)
             if len(batch) >= 20_000:
-                yield compressor(serialize_ntriples(batch))  # type: ignore[arg-type]
+                yield gzip.compress(serialize_ntriples(batch))  # one member per chunk: valid gzip, streamed
                 batch = []
         if batch:
-            yield compressor(serialize_ntriples(batch))  # type: ignore[arg-type]
+            yield gzip.compress(serialize_ntriples(batch))
 
+    filename = quote(name, safe="")
     return Response(stream_with_context(chunks()), mimetype="application/gzip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.nt.gz"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.nt.gz"'})

@@ -14,16 +14,15 @@ import hmac
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from urllib.parse import urlparse
 
 from flask import Blueprint, Response, current_app, render_template, request
 from kgart.web.conneg import RDF_TYPES, RESULT_TYPES, choose
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, ServiceUnavailable, Unauthorized
 
 from kgart.errors import QueryError
-from kgart.rdf import PREFIXES
+from kgart.oxigraph_adapter import parse_rdf, serialize_triples
+from kgart.query_guard import ForbiddenService, checked_query
 from kgart.sparql_extensions import has_knn, rewrite_knn, uses_similarity
-from kgart.store import parse_rdf, serialize_triples
 
 SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix kgart: <https://w3id.org/kgart/ns#> .
@@ -65,12 +64,13 @@ def sparql_endpoint() -> Response:
         return _update(update)
     if not query:
         return _description()
-    _refuse_service(query)
-    media = choose(request.accept_mimetypes, RESULT_TYPES + RDF_TYPES)
     services = current_app.extensions["kgart"]
+    media = choose(request.accept_mimetypes, RESULT_TYPES + RDF_TYPES)
     try:
+        query = _checked(query, services.service_allow)
         if has_knn(query):
-            query = rewrite_knn(query, services.knn)
+            # The rewrite is rdflib's text: checked again, so that what runs is what was checked.
+            query = _checked(rewrite_knn(query, services.knn), services.service_allow)
         functions = services.similarity_functions() if uses_similarity(query) else None
         used, body = _bounded(lambda: store.query_serialized(query, media, functions), services.query_timeout)
     except QueryError as e:
@@ -105,41 +105,19 @@ def _update(update: str) -> Response:
     if request.method != "POST":
         raise BadRequest("updates are sent by POST")
     try:
-        settings.store.update(update)
+        settings.store.update(_checked(update, settings.service_allow, update=True))
     except QueryError as e:
         raise BadRequest(str(e)) from e
     return Response(status=204)
 
 
-def _refuse_service(query: str) -> None:
-    """SERVICE reaches other servers: refused unless the host is allowed, checked on the parsed query."""
-    if "service" not in query.lower():
-        return
-    from rdflib.plugins.sparql import prepareQuery
-
+def _checked(text: str, allowed: list[str], *, update: bool = False) -> str:
+    """The text that may run (see kgart.query_guard): 403 for a SERVICE or LOAD target that
+    is not allowed, 400 for what is refused otherwise."""
     try:
-        parsed = prepareQuery(query, initNs=PREFIXES)
-    except Exception as e:  # rdflib's parser raises pyparsing errors of many kinds  # noqa: BLE001
-        raise BadRequest(f"SPARQL syntax error: {e}") from e
-    allowed = set(current_app.extensions["kgart"].service_allow)
-    for endpoint in _service_endpoints(parsed.algebra):
-        if urlparse(str(endpoint)).hostname not in allowed:
-            hosts = ", ".join(sorted(allowed)) or "none"
-            raise Forbidden(f"SERVICE <{endpoint}> is not allowed; allowed hosts: {hosts}")
-
-
-def _service_endpoints(node: object) -> list[str]:
-    found: list[str] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if hasattr(current, "name") and getattr(current, "name", None) == "ServiceGraphPattern":
-            found.append(str(current.get("term")))  # type: ignore[attr-defined]
-        if isinstance(current, dict):
-            stack.extend(current.values())
-        elif isinstance(current, (list, tuple)):
-            stack.extend(current)
-    return found
+        return checked_query(text, allowed, update=update)
+    except ForbiddenService as e:
+        raise Forbidden(str(e)) from e
 
 
 def _description() -> Response:

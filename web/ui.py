@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import Any
 
@@ -10,8 +11,12 @@ from flask import Blueprint, Response, current_app, render_template, request
 from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
+from kgart.oxigraph_adapter import checked_iri
+from kgart.rdf import Literal
 from kgart.retrieval import COMPONENTS, Query
-from kgart.store import Store
+from kgart.triplestore import Row, TripleStore
+from kgart.web.params import language_param, text_param
+from kgart.web.security import safe_href
 
 
 def ui_blueprint() -> Blueprint:
@@ -20,14 +25,14 @@ def ui_blueprint() -> Blueprint:
     return bp
 
 
-def _store() -> Store:
+def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
 
 
 def search_page() -> Response:
     services = current_app.extensions["kgart"]
     values = request.form if request.method == "POST" else request.args
-    text = values.get("q", "").strip()
+    text = text_param("q", values.get("q", "").strip())
     target = values.get("target", "concept")
     if target not in ("concept", "artwork"):
         raise BadRequest("target must be concept or artwork")
@@ -38,7 +43,7 @@ def search_page() -> Response:
     message = ""
     try:
         if upload is not None and upload.filename:
-            with tempfile.NamedTemporaryFile(suffix=os.path.splitext(upload.filename)[1], delete=False) as f:
+            with tempfile.NamedTemporaryFile(suffix=upload_suffix(upload.filename), delete=False) as f:
                 f.write(upload.read())
                 image_path = f.name
         if text or image_path or (under and target == "artwork"):
@@ -61,21 +66,37 @@ def search_page() -> Response:
                                     message=message, components=COMPONENTS), mimetype="text/html")
 
 
+def upload_suffix(filename: str) -> str:
+    """A file name's extension when it is a plain short one (the image readers go by it), else none:
+    a 300-character or odd extension is no name the file system takes.
+
+    >>> upload_suffix("storm.JPG"), upload_suffix("x." + "a" * 300), upload_suffix("x.p g")
+    ('.JPG', '', '')
+    """
+    suffix = os.path.splitext(filename)[1]
+    return suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ""
+
+
 def blend_bar(components: dict[str, float], widest: float) -> list[dict[str, Any]]:
     """Each blend component of a result as a segment of a bar (percent of the widest result),
     so that a glance shows why a concept ranks where it does."""
-    return [{"name": name, "value": value, "width": 100 * max(value, 0.0) / widest if widest > 0 else 0.0}
-            for name, value in components.items()]
+    segments, offset = [], 0.0
+    for name, value in components.items():
+        width = 100 * max(value, 0.0) / widest if widest > 0 else 0.0
+        segments.append({"name": name, "value": value, "width": width, "offset": offset})
+        offset += width
+    return segments
 
 
 def _artwork_card(iri: str) -> dict[str, Any]:
     # The English title when there is one, else any.
-    rows = _store().select(f"""SELECT ?name ?image WHERE {{ OPTIONAL {{ <{iri}> schema:name ?name }}
-        OPTIONAL {{ <{iri}> schema:image ?image }} }} ORDER BY DESC(lang(?name) = "en") LIMIT 1""").rows
-    row = rows[0] if rows else {}
+    rows = _store().select("""SELECT ?name ?image WHERE { OPTIONAL { $a schema:name ?name }
+        OPTIONAL { $a schema:image ?image } } ORDER BY DESC(lang(?name) = "en") LIMIT 1""",
+                           {"a": checked_iri(iri)}).rows
+    row = rows[0] if rows else Row()
+    image = row.text("image", "")
     return {"kind": "artwork", "iri": iri, "path": local_path(iri),
-            "title": row["name"].value if "name" in row else iri.rsplit("/", 1)[-1],  # type: ignore[union-attr]
-            "image": str(row.get("image", ""))}
+            "title": row.text("name", iri.rsplit("/", 1)[-1]), "image": image if safe_href(image) else ""}
 
 
 def local_path(iri: str) -> str:
@@ -91,23 +112,24 @@ def artwork_details(iri: str) -> dict[str, Any]:
     """What the artwork page shows: metadata, codes with labels, sentences, similar artworks."""
     store = _store()
     card = _artwork_card(iri)
-    titles = [r["t"] for r in store.select(f"SELECT ?t WHERE {{ <{iri}> schema:name ?t }}").rows]
-    creators = [r["n"].value for r in store.select(  # type: ignore[union-attr]
-        f"SELECT ?n WHERE {{ <{iri}> schema:creator/schema:name ?n }}").rows]
-    date = store.select(f"SELECT ?d WHERE {{ <{iri}> schema:dateCreated ?d }}").rows
-    descriptions = [r["d"].value for r in store.select(  # type: ignore[union-attr]
-        f"SELECT ?d WHERE {{ <{iri}> schema:description ?d }}").rows]
-    codes = [(r["n"].value, r["l"].value if "l" in r else "") for r in store.select(  # type: ignore[union-attr]
-        f"""SELECT ?n ?l WHERE {{ <{iri}> dcterms:subject ?c . ?c skos:notation ?n
-            OPTIONAL {{ ?c skos:prefLabel ?l FILTER(lang(?l) = "en") }} }} ORDER BY ?n""").rows]
-    sentences = [(r["type"].value, r["text"].value) for r in store.select(  # type: ignore[union-attr]
-        f"""SELECT ?type ?text WHERE {{ ?s schema:about <{iri}> ; kgart:sentenceType ?type ; schema:text ?text ;
-            schema:position ?p }} ORDER BY ?p""").rows]
+    about = {"a": checked_iri(iri)}
+    language = language_param()
+    titles = [r.literal("t") for r in store.select("SELECT ?t WHERE { $a schema:name ?t }", about).rows]
+    creators = [r.text("n") for r in store.select("SELECT ?n WHERE { $a schema:creator/schema:name ?n }", about)]
+    date = store.select("SELECT ?d WHERE { $a schema:dateCreated ?d }", about).rows
+    descriptions = [r.text("d") for r in store.select("SELECT ?d WHERE { $a schema:description ?d }", about)]
+    codes = [(r.text("n"), r.text("l", "")) for r in store.select(
+        """SELECT ?n (SAMPLE(?label) AS ?l) WHERE { $a dcterms:subject ?c . ?c skos:notation ?n
+            OPTIONAL { ?c skos:prefLabel ?label FILTER(lang(?label) = $lang) } } GROUP BY ?n ORDER BY ?n""",
+        {**about, "lang": Literal(language)})]
+    sentences = [(r.text("type"), r.text("text")) for r in store.select(
+        """SELECT ?type ?text WHERE { ?s schema:about $a ; kgart:sentenceType ?type ; schema:text ?text ;
+            schema:position ?p } ORDER BY ?p""", about)]
     similar: list[dict[str, Any]] = []
     try:
         similar = [dict(_artwork_card(h.iri), score=h.score)
                    for h in current_app.extensions["kgart"].retriever().similar(iri, k=8, kind="artwork")]
     except KgartError:
         pass  # no vector yet: the page says so
-    return dict(card, titles=titles, creators=creators, date=date[0]["d"].value if date else "",  # type: ignore[union-attr]
+    return dict(card, titles=titles, creators=creators, date=date[0].text("d") if date else "",
                 descriptions=descriptions, codes=codes, sentences=sentences, similar=similar)
