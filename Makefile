@@ -32,9 +32,15 @@ demo: install
 bench: install
 	$(BIN)/python bench/load_iconclass.py
 
+# mypy reads the four packages as the one namespace they are installed as: a tree of
+# links (build/typecheck/kgart, with loaders/, embeddings/, web/ linked in) stands in
+# for setuptools' package-dir mapping, which mypy cannot follow.
 lint: install
 	$(BIN)/ruff check kgart loaders embeddings web tests bench
-	$(BIN)/mypy kgart
+	rm -rf build/typecheck && mkdir -p build/typecheck/kgart
+	for f in kgart/*.py kgart/py.typed; do ln -s "$(CURDIR)/$$f" build/typecheck/kgart/; done
+	for d in loaders embeddings web ontology; do ln -s "$(CURDIR)/$$d" build/typecheck/kgart/$$d; done
+	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml kgart
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -91,7 +91,7 @@ def pick_device(device: str | None) -> str:
 class SentenceTransformerEncoder:
     """A sentence-transformers model, run as the library runs it."""
 
-    modalities = ("text",)
+    modalities: tuple[str, ...] = ("text",)
 
     def __init__(self, name_or_path: str, *, model_id: str | None = None, device: str | None = None) -> None:
         try:
@@ -130,7 +130,7 @@ class OnnxTextEncoder:
     cached; texts are sorted by length so batches carry little padding.
     """
 
-    modalities = ("text",)
+    modalities: tuple[str, ...] = ("text",)
     max_length = 256
 
     def __init__(self, model_dir: str, *, model_id: str, cache_dir: Path | None = None) -> None:
@@ -219,7 +219,7 @@ def _exported_onnx(model_dir: str, cache_dir: Path | None) -> Path:
 class OpenClipEncoder:
     """open_clip: images and texts in one space, on CUDA (fp16) when present."""
 
-    modalities = ("text", "image")
+    modalities: tuple[str, ...] = ("text", "image")
 
     def __init__(self, arch: str, pretrained: str | None = None, *, device: str | None = None,
                  model: Any = None, preprocess: Any = None, tokenizer: Any = None,

@@ -10,7 +10,7 @@ from kgart.embeddings.job import load_index
 
 from kgart.keyword_index import KeywordIndex
 from kgart.retrieval import BlendConfig, Index, Retriever, load_priors
-from kgart.store import Store
+from kgart.triplestore import TripleStore as Store
 
 
 def open_retriever(store: Store, *, model: str = "minilm", device: str | None = None, backend: str = "exact",

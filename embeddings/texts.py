@@ -15,6 +15,7 @@ from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri
 from kgart.rdf import IRI, Literal, graph_iri
+from kgart.sparql_template import Bindings
 from kgart.triplestore import SelectResult, TripleStore
 
 MAX_KEYWORDS = 8
@@ -108,7 +109,7 @@ def _scheme_nodes(store: TripleStore, kind: NodeKind, language: str) -> Iterator
 
 def _iconclass_nodes(store: TripleStore, language: str, with_keywords: bool, with_parent: bool
                      ) -> Iterator[NodeInput]:
-    graph = {"graph": graph_iri("iconclass"), "lang": Literal(language)}
+    graph: Bindings = {"graph": graph_iri("iconclass"), "lang": Literal(language)}
     labels = _by_subject(store.select(
         "SELECT ?c ?v WHERE { GRAPH $graph { ?c a skos:Concept ; skos:prefLabel ?v FILTER(lang(?v) = $lang) } }",
         graph))
@@ -118,9 +119,9 @@ def _iconclass_nodes(store: TripleStore, language: str, with_keywords: bool, wit
     parents: dict[str, list[str]] = {}
     if with_parent:
         parents = _by_subject(store.select("SELECT ?c ?v WHERE { GRAPH $graph { ?c skos:broader ?v } }",
-                                           {"graph": graph["graph"]}))
+                                           {"graph": graph_iri("iconclass")}))
     every = [str(r["c"]) for r in store.select("SELECT ?c WHERE { GRAPH $graph { ?c a skos:Concept } }",
-                                                {"graph": graph["graph"]}).rows]
+                                                {"graph": graph_iri("iconclass")}).rows]
     missing = [c for c in every if c not in labels]
     if missing:
         # No text of its own in this language (a few named forms have none in any):
@@ -131,7 +132,7 @@ def _iconclass_nodes(store: TripleStore, language: str, with_keywords: bool, wit
     for concept in sorted(labels):
         parent_label = None
         if with_parent and parents.get(concept):
-            parent_label = (labels.get(parents[concept][0]) or [None])[0]
+            parent_label = (labels.get(parents[concept][0]) or [""])[0] or None
         yield NodeInput(IRI(concept), "iconclass",
                         iconclass_text(labels[concept][0], keywords.get(concept), parent_label))
 

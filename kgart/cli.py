@@ -561,7 +561,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     from kgart.kinds import Kinds
 
     scheme_kind = Kinds.of(obj.store(config)).get(scheme, role="concept") if scheme == "tate" else None
-    if scheme_kind is not None:
+    if scheme_kind is not None and scheme_kind.scheme is not None:
         counts = priors_from_store(obj.store(config), scheme_kind.scheme)
         prior_source = "Tate subjects counted in the loaded collections"
     else:

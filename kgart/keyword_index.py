@@ -90,13 +90,13 @@ class KeywordIndex:
         kinds = list(Kinds.of(store))
         with self.db:
             for table in [f"docs_{k}" for k in self.kinds]:
-                self.db.execute(f"DROP TABLE IF EXISTS {table}")
+                self.db.execute(f"DROP TABLE IF EXISTS {table}") # not SPARQL: SQLite, kind names are [a-z][a-z0-9_]*
             for kind in kinds:  # one table per kind: a query only walks its own kind's postings
                 table = f"docs_{kind.name}"  # kind names are [a-z][a-z0-9_]* (kgart.kinds)
                 self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(iri UNINDEXED, "
                                 "text, tokenize = 'unicode61 remove_diacritics 2')")
                 rows = store.select("SELECT ?node ?text WHERE { $texts }", {"texts": kind.texts}).rows
-                self.db.executemany(f"INSERT INTO {table} (iri, text) VALUES (?, ?)",
+                self.db.executemany(f"INSERT INTO {table} (iri, text) VALUES (?, ?)", # not SPARQL: SQLite
                                     ((str(r["node"]), r.text("text")) for r in rows))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('kinds', ?)", (",".join(k.name for k in kinds),))
@@ -115,9 +115,8 @@ class KeywordIndex:
             return []
         # bm25() cannot be aggregated in SQL; a node's best-matching text decides its rank.
         table = f"docs_{kind}"
-        rows = self.db.execute(
-            f"SELECT iri, bm25({table}), text FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT ?",
-            (query, limit * 2)).fetchall()
+        sql = f"SELECT iri, bm25({table}), text FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}) LIMIT ?"  # not SPARQL: SQLite  # noqa: E501
+        rows = self.db.execute(sql, (query, limit * 2)).fetchall()
         best: dict[str, KeywordHit] = {}
         for iri, score, found in rows:
             if iri not in best:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import cast
 from urllib.parse import urlparse
 
 from kgart.errors import QueryError
@@ -133,8 +134,8 @@ def keyword_count(text: str, words: set[str]) -> int:
 def _targets(text: str, update: bool) -> list[str]:
     """Every SERVICE endpoint (and, in updates, LOAD source) as rdflib parses the text."""
     if len(text) > MAX_CHECKED_CHARS:
-        raise RefusedQuery(f"a query that uses SERVICE (or an update with LOAD) may be at most "
-                           f"{MAX_CHECKED_CHARS:,} characters")
+        limit = f"{MAX_CHECKED_CHARS:,}"
+        raise RefusedQuery(f"a query that uses SERVICE (or an update with LOAD) may be at most {limit} characters")  # not SPARQL: a message  # noqa: E501
     from rdflib.plugins.sparql import algebra, parser
 
     try:
@@ -158,7 +159,7 @@ def _targets(text: str, update: bool) -> list[str]:
         elif hasattr(node, "algebra"):
             stack.append(node.algebra)
         elif hasattr(node, "asList") and not isinstance(node, str):
-            stack.extend(list(node))  # pyparsing results
+            stack.extend(list(cast(Iterable[object], node)))  # pyparsing results
     return found
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from kgart.errors import QueryError
+from collections.abc import Mapping, Sequence
+
+from kgart.oxigraph_adapter import serialize_triples
 from kgart.rdf import IRI, PREFIXES, BlankNode, Literal, Term
-from kgart.store import Store
+from kgart.triplestore import BooleanResult, SelectResult, TripleStore
 
 MAX_WIDTH = 60
 
@@ -23,7 +25,7 @@ def term_text(term: Term | None) -> str:
     return str(term)
 
 
-def format_rows(variables: list[str], rows: list[dict[str, Term]]) -> str:
+def format_rows(variables: list[str], rows: Sequence[Mapping[str, Term]]) -> str:
     cells = [[_clip(term_text(row.get(v))) for v in variables] for row in rows]
     widths = [max([len(v)] + [len(r[i]) for r in cells]) for i, v in enumerate(variables)]
     lines = ["  ".join(v.ljust(w) for v, w in zip(variables, widths, strict=True)).rstrip(),
@@ -33,22 +35,14 @@ def format_rows(variables: list[str], rows: list[dict[str, Term]]) -> str:
     return "\n".join(lines)
 
 
-def format_query_table(store: Store, sparql: str) -> str:
-    """Run any query and format its result: a table, true/false, or Turtle."""
-    try:
-        result = store.select(sparql)
-    except QueryError as e:
-        if "expected a SELECT" not in str(e):
-            raise
-    else:
+def format_query_table(store: TripleStore, sparql: str) -> str:
+    """Run any query and format its result by its form: a table, true/false, or Turtle."""
+    result = store.query(sparql)
+    if isinstance(result, SelectResult):
         return format_rows(result.variables, result.rows)
-    try:
-        return "true" if store.ask(sparql) else "false"
-    except QueryError as e:
-        if "expected an ASK" not in str(e):
-            raise
-    _, body = store.query_serialized(sparql, "text/turtle")
-    return body.decode("utf-8")
+    if isinstance(result, BooleanResult):
+        return "true" if result.value else "false"
+    return serialize_triples(result.triples, "text/turtle")[1].decode("utf-8")
 
 
 def _clip(text: str) -> str:

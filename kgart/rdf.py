@@ -104,7 +104,7 @@ def graph_name(iri: str) -> str:
 def sparql_prefixes(*names: str) -> str:
     """PREFIX lines for queries kgart builds itself."""
     chosen = names or tuple(PREFIXES)
-    return "".join(f"PREFIX {n}: <{PREFIXES[n]}>\n" for n in chosen)
+    return "".join(f"PREFIX {n}: <{PREFIXES[n]}>\n" for n in chosen)  # not SPARQL: kgart's constant prefixes
 
 
 def slug(text: str) -> str:

@@ -245,7 +245,8 @@ class RemoteStore(StoreQueries):
             if total == 0:
                 self.update("DROP SILENT GRAPH $graph ; CREATE SILENT GRAPH $graph", {"graph": IRI(graph)})
             else:
-                self.update("MOVE SILENT GRAPH $staging TO GRAPH $graph", {"staging": IRI(staging), "graph": IRI(graph)})
+                self.update("MOVE SILENT GRAPH $staging TO GRAPH $graph",
+                            {"staging": IRI(staging), "graph": IRI(graph)})
         except BaseException as e:
             try:
                 self.update("DROP SILENT GRAPH $staging", {"staging": IRI(staging)})

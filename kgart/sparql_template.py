@@ -29,12 +29,10 @@ import math
 import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Union
 
 from kgart.errors import InvalidTermError
 from kgart.oxigraph_adapter import term_ntriples
 from kgart.rdf import IRI, XSD, BlankNode, Literal, Term
-
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class Pattern:
         return fill(self.text, self.bindings)
 
 
-Value = Union[Term, int, float, bool, Sequence[Term], Set[Term], Pattern]
+Value = Term | int | float | bool | Sequence[Term] | Set[Term] | Pattern
 Bindings = Mapping[str, Value]
 
 PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -89,15 +87,18 @@ def _write(name: str, value: Value) -> str:
         if not math.isfinite(value):
             raise InvalidTermError(f"${name}: {value} is not a finite number")
         return term_ntriples(Literal(repr(value), datatype=XSD.double))
-    if isinstance(value, (IRI, Literal, BlankNode)):
+    if isinstance(value, IRI):
+        return term_ntriples(value)
+    if isinstance(value, (Literal, BlankNode)):
         return term_ntriples(value)
     if isinstance(value, str):
         raise TypeError(f"${name}: bind IRI(...) or Literal(...), not a plain str")
     if isinstance(value, (Sequence, Set)):
-        terms = list(value)
-        for term in terms:
+        terms: list[Term] = []
+        for term in value:
             if not isinstance(term, (IRI, Literal)):
                 raise TypeError(f"${name}: a list of IRI or Literal terms, not {type(term).__name__}")
+            terms.append(term)
         return " ".join(term_ntriples(t) for t in terms)
     raise TypeError(f"${name}: cannot bind a {type(value).__name__}")
 

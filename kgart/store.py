@@ -33,10 +33,10 @@ import pyoxigraph as ox
 
 from kgart.errors import QueryError, StoreError, StoreLockedError
 from kgart.oxigraph_adapter import (
-    checked_iri,
     GRAPH_FORMATS,
     PREFIX_MAP,
     RESULT_FORMATS,
+    checked_iri,
     from_ox,
     graph_format,
     named_node,
@@ -49,7 +49,7 @@ from kgart.oxigraph_adapter import (
     to_quads,
     triple_from_ox,
 )
-from kgart.rdf import IRI, Literal, Triple
+from kgart.rdf import IRI, Triple
 from kgart.sparql_template import Bindings, fill
 from kgart.triplestore import (
     BooleanResult,
@@ -74,6 +74,7 @@ _GEN_PREFIX = "gen-"
 class Store(StoreQueries):
     """A kgart store. ``Store()`` is in memory; ``Store(path)`` persists on disk.
 
+    >>> from kgart.rdf import IRI, Literal
     >>> store = Store()
     >>> store.replace_graph("https://example.org/g", [(IRI("https://example.org/a"),
     ...     IRI("https://example.org/p"), Literal("x", "en"))])

@@ -27,8 +27,8 @@ from kgart.loaders.collection import BaseLoader, IconclassLinker, LoadReport, Re
 
 from kgart.errors import DataSourceError
 from kgart.notation import notation_from_iri
-from kgart.rdf import IRI, Literal, Triple, graph_iri
 from kgart.oxigraph_adapter import parse_rdf, rdf_media_type
+from kgart.rdf import IRI, Literal, Triple, graph_iri
 from kgart.store import Store
 from kgart.triplestore import Row
 
@@ -140,15 +140,15 @@ class LinkedArtLoader(BaseLoader):
         for r in self._values("""SELECT ?t ?lang ?label WHERE { $obj crm:P1_is_identified_by ?n .
                 ?n a crm:E33_E41_Linguistic_Appellation ; crm:P190_has_symbolic_content ?t .
                 OPTIONAL { ?n crm:P72_has_language ?lang OPTIONAL { ?lang rdfs:label ?label } } }""", obj):
-            a.titles.append((r["t"].value, _language(r)))
+            a.titles.append((r.text("t"), _language(r)))
         ids = self._values("""SELECT ?v WHERE { $obj crm:P1_is_identified_by ?i .
                 ?i a crm:E42_Identifier ; crm:P190_has_symbolic_content ?v } ORDER BY ?v""", obj)
         if ids:
-            a.identifier = ids[0]["v"].value
+            a.identifier = ids[0].text("v")
         for r in self._values("""SELECT ?who ?name WHERE { $obj crm:P108i_was_produced_by ?p .
                 ?p crm:P14_carried_out_by ?who OPTIONAL { ?who rdfs:label ?name } }""", obj):
             if isinstance(r["who"], IRI):
-                a.creators.append((r["who"], r["name"].value if "name" in r else str(r["who"])))
+                a.creators.append((r["who"], r.text("name") if "name" in r else str(r["who"])))
         spans = self._values("""SELECT ?b ?e ?label WHERE { $obj crm:P108i_was_produced_by ?p .
                 ?p crm:P4_has_time-span ?ts . OPTIONAL { ?ts crm:P82a_begin_of_the_begin ?b }
                 OPTIONAL { ?ts crm:P82b_end_of_the_end ?e }
@@ -158,20 +158,20 @@ class LinkedArtLoader(BaseLoader):
             start = _year(span.get("b"))
             end = _year(span.get("e"))
             a.earliest, a.latest, _ = date_range(start, end)
-            a.date_text = span["label"].value if "label" in span else date_text(a.earliest, a.latest)
+            a.date_text = span.text("label") if "label" in span else date_text(a.earliest, a.latest)
         for r in self._values("""SELECT ?type ?label WHERE { $obj crm:P2_has_type ?type
                 OPTIONAL { ?type rdfs:label ?label } }""", obj):
             if isinstance(r["type"], IRI):
                 a.extra.append((obj, IRI("https://schema.org/additionalType"), r["type"]))
             if "label" in r:
-                a.extra.append((obj, IRI("https://schema.org/artform"), Literal(r["label"].value)))
+                a.extra.append((obj, IRI("https://schema.org/artform"), Literal(r.text("label"))))
         for r in self._values("""SELECT ?img WHERE { $obj crm:P138i_has_representation ?img }""", obj):
             if str(r["img"]).startswith(("http://", "https://")):
                 a.image = a.image or str(r["img"])
         for r in self._values("""SELECT ?text WHERE { $obj crm:P67i_is_referred_to_by ?s .
                 ?s crm:P190_has_symbolic_content ?text ; crm:P2_has_type/rdfs:label ?kind
                 FILTER(CONTAINS(LCASE(STR(?kind)), "description")) }""", obj):
-            a.description.append((clean(r["text"].value), r["text"].language))
+            a.description.append((clean(r.text("text")), r.literal("text").language))
         return a
 
     def _subjects(self, obj: IRI) -> list[IRI]:
@@ -183,13 +183,13 @@ class LinkedArtLoader(BaseLoader):
 
 def _language(row: Row) -> str | None:
     title = row["t"]
-    if getattr(title, "language", None):
-        return str(title.language)
+    if isinstance(title, Literal) and title.language:
+        return title.language
     lang = str(row.get("lang", ""))
     aat = lang.rsplit("/", 1)[-1]
     if aat in AAT_LANGUAGES:
         return AAT_LANGUAGES[aat]
-    label = str(row["label"].value).lower() if "label" in row else ""
+    label = str(row.text("label")).lower() if "label" in row else ""
     return next((tag for name, tag in LANGUAGE_NAMES.items() if label.startswith(name)), None)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from kgart.rdf import DCTERMS, IRI, Literal, graph_iri
 from kgart.oxigraph_adapter import parse_rdf
+from kgart.rdf import DCTERMS, IRI, Literal, graph_iri
 from kgart.store import Store
 
 ONTOLOGY_GRAPH = graph_iri("ontology")

@@ -28,7 +28,7 @@ csv.field_size_limit(16 * 1024 * 1024)
 def open_text(path: Path) -> IO[str]:
     """A text stream over a file, gunzipped when it ends in ``.gz``; UTF-8 (BOM allowed)."""
     try:
-        raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+        raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115,E501
     except OSError as e:
         raise DataSourceError(f"cannot open: {e.strerror or e}", path=str(path)) from e
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
@@ -43,7 +43,7 @@ def _decode_error(path: Path, e: UnicodeDecodeError, line: int | None = None) ->
 
 def _first_undecodable_line(path: Path) -> int | None:
     try:
-        raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+        raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115,E501
         with raw:
             for number, line in enumerate(raw, start=1):
                 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from kgart.web.params import language_param, text_param
 from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
@@ -12,7 +13,6 @@ from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds
 from kgart.retrieval import Query, Retriever
 from kgart.sparql_template import iri_list
-from kgart.web.params import language_param, text_param
 
 
 def api_blueprint() -> Blueprint:
@@ -155,7 +155,8 @@ def openapi() -> Response:
     for param in suggest_spec["get"]["parameters"]:
         if param["name"] == "scheme":
             param["schema"]["enum"] = names
-    suggest_spec["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["scheme"]["enum"] = names
+    form = suggest_spec["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form["properties"]["scheme"]["enum"] = names
     for param in document["paths"]["/api/search"]["get"]["parameters"]:
         if param["name"] == "scheme":
             param["schema"]["enum"] = names

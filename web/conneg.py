@@ -53,8 +53,8 @@ def negotiate(accept: MIMEAccept, offered: list[str]) -> str | None:
         return offered[0]
     aliases = {alias: meant for alias, pair in _ALIASES.items()
                for meant in [next((m for m in pair if m in offered), None)] if meant}
-    best = accept.best_match(offered + list(aliases), default=None)
-    if best is None:
+    best = accept.best_match(offered + list(aliases), default="")
+    if not best:
         return None
     return aliases.get(best, best)
 

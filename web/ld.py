@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from kgart.web.conneg import HTML, RDF_TYPES, negotiate, split_suffix
+from kgart.web.params import language_param
 from werkzeug.exceptions import BadRequest, NotAcceptable, NotFound
 
 from kgart.errors import InvalidTermError
@@ -42,8 +44,6 @@ from kgart.rdf import (
 )
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
-from kgart.web.conneg import HTML, RDF_TYPES, negotiate, split_suffix
-from kgart.web.params import language_param
 
 HIDDEN = ("https://w3id.org/kgart/ns#embedding",)
 LD_TYPES = [HTML, *RDF_TYPES]

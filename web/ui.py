@@ -8,6 +8,8 @@ import tempfile
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
+from kgart.web.params import language_param, text_param
+from kgart.web.security import safe_href
 from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
@@ -15,8 +17,6 @@ from kgart.oxigraph_adapter import checked_iri
 from kgart.rdf import Literal
 from kgart.retrieval import COMPONENTS, Query
 from kgart.triplestore import Row, TripleStore
-from kgart.web.params import language_param, text_param
-from kgart.web.security import safe_href
 
 
 def ui_blueprint() -> Blueprint:
