@@ -118,6 +118,8 @@ _KIND_HELP = {
             "JSON files; subjects/level*.json next to the input are used when present.",
     "csv": "Any CSV or JSON Lines collection, with a TOML --mapping of columns to the artwork model.",
     "rdf": "Any RDF file (Turtle, N-Triples, N-Quads, TriG, RDF/XML, JSON-LD), loaded as it is.",
+    "skos": "A SKOS vocabulary in any RDF format (it must hold a skos:ConceptScheme); its concepts become a "
+            "scheme to embed (--kind NAME), search and suggest (--scheme NAME) and browse.",
 }
 
 

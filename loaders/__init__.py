@@ -30,6 +30,7 @@ LOADERS: dict[str, tuple[str, str]] = {
     "tate": ("kgart.loaders.tate", "TateLoader"),
     "csv": ("kgart.loaders.generic", "GenericLoader"),
     "rdf": ("kgart.loaders.rdf", "RdfLoader"),
+    "skos": ("kgart.loaders.skos", "SkosLoader"),
 }
 
 

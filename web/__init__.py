@@ -96,7 +96,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
     ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser.
     """
-    from kgart.web import api, errors, ld, security, sparql, ui
+    from kgart.web import api, errors, ld, schemes, security, sparql, ui
 
     config = config or load_config()
     if store is None:
@@ -115,6 +115,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(ld.ld_blueprint())
     app.register_blueprint(api.api_blueprint())
     app.register_blueprint(ui.ui_blueprint())
+    app.register_blueprint(schemes.schemes_blueprint())
     errors.init_app(app)
     security.init_app(app)
     return app

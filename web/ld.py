@@ -149,7 +149,7 @@ def artwork_counts(store: TripleStore, concepts: list[IRI]) -> dict[str, int]:
 def artworks_below(store: TripleStore, concept: IRI, limit: int = 24) -> list[dict[str, str]]:
     """Some artworks annotated with the concept or below it, with the code they carry."""
     rows = store.select("""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {
-        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* $concept ; skos:notation ?code .
+        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* $concept . OPTIONAL { ?s skos:notation ?code }
         OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } } GROUP BY ?a LIMIT $limit""",
                         {"concept": concept, "limit": limit}).rows
     from kgart.web.ui import local_path
