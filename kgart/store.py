@@ -49,6 +49,7 @@ from kgart.oxigraph_adapter import (
     to_quads,
     triple_from_ox,
 )
+from kgart.query_guard import shallow_enough
 from kgart.rdf import IRI, Triple
 from kgart.sparql_template import Bindings, fill
 from kgart.triplestore import (
@@ -183,7 +184,7 @@ class Store(StoreQueries):
     # -- reading -----------------------------------------------------------------
 
     def _query(self, sparql: str, bindings: Bindings | None, functions: Functions | None = None) -> Any:
-        text = fill(sparql, bindings) if bindings is not None else sparql
+        text = fill(sparql, bindings) if bindings is not None else shallow_enough(sparql)
         try:
             # The default graph is the union of all graphs, as users of a multi-source
             # store expect; GRAPH <…> still addresses one source.
@@ -261,7 +262,7 @@ class Store(StoreQueries):
     def update(self, sparql: str, bindings: Bindings | None = None) -> None:
         """Run a SPARQL 1.1 Update in one transaction (``$name`` placeholders filled from ``bindings``)."""
         self._writable()
-        text = fill(sparql, bindings) if bindings is not None else sparql
+        text = fill(sparql, bindings) if bindings is not None else shallow_enough(sparql)
         try:
             self._db.update(text, prefixes=PREFIX_MAP)
         except SyntaxError as e:

@@ -82,7 +82,7 @@ def test_type_a_query_and_see_results(site: str, page) -> None:  # noqa: ANN001
     page.wait_for_selector("#results .card")
     assert "73D82(CROWN OF THORNS)" in page.inner_text("#results")
     first = page.query_selector("#results .card .blend")
-    assert "vector" in first.get_attribute("title")  # each component's contribution, on hover
+    assert "vector" in first.get_attribute("aria-label")  # each component's contribution (SVG <title> on hover)
     widths = [p.bounding_box()["width"] for p in first.query_selector_all(".part")]
     assert widths and max(widths) > 0 and "vector" in page.inner_text("#legend")
     page.screenshot(path=str(SHOTS / "search.png"), full_page=True)

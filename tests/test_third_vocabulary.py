@@ -66,6 +66,7 @@ def test_embed_search_and_suggest_in_the_third_scheme(marine_store: Path) -> Non
 
 def test_priors_and_neighbours_work_for_the_third_scheme(marine_store: Path) -> None:
     from kgart.embeddings.service import open_retriever
+
     from kgart.retrieval import Query
     from kgart.store import Store
 
@@ -78,9 +79,10 @@ def test_priors_and_neighbours_work_for_the_third_scheme(marine_store: Path) -> 
 
 
 def test_browse_the_third_scheme(marine_store: Path) -> None:
+    from kgart.web import create_app
+
     from kgart.settings import load_config
     from kgart.store import Store
-    from kgart.web import create_app
 
     with Store(marine_store) as store:
         client = create_app(load_config({"store": str(marine_store)}, env={}), store=store).test_client()

@@ -8,6 +8,8 @@ the top, its children and the artworks annotated with it or anything below it.
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template, request
+from kgart.web.ld import artwork_counts, artworks_below
+from kgart.web.params import language_param
 from werkzeug.exceptions import BadRequest, NotFound
 
 from kgart.errors import InvalidTermError, KgartError
@@ -16,8 +18,6 @@ from kgart.oxigraph_adapter import checked_iri
 from kgart.rdf import IRI, Literal
 from kgart.sparql_template import Bindings
 from kgart.triplestore import TripleStore
-from kgart.web.ld import artwork_counts, artworks_below
-from kgart.web.params import language_param
 
 
 def schemes_blueprint() -> Blueprint:
