@@ -723,8 +723,12 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
     if services is not None:
         services.embedding = True
     try:
-        for report in run_embed(store, model=config.model, kinds=["iconclass", "artwork", "tate"],
-                              progress=progress):
+        from kgart.kinds import Kinds
+
+        present = Kinds.of(store)  # a store loaded by an older kgart names no Tate scheme
+        for report in run_embed(store, model=config.model,
+                                kinds=[k for k in ("iconclass", "artwork", "tate") if k in present],
+                                progress=progress):
             click.echo(report.summary())
     finally:
         bar.close()
