@@ -33,9 +33,6 @@ from kgart.rdf import IRI, KGART, KGART_BASE, RDF, XSD, Literal, Triple, graph_i
 from kgart.sparql_template import Pattern
 from kgart.triplestore import TripleStore
 
-Store = TripleStore  # what the job needs of a store: the protocol
-
-
 
 def embeddings_graph(model_id: str) -> IRI:
     return graph_iri(f"embeddings/{slug(model_id)}")
@@ -96,15 +93,16 @@ class EmbedReport:
         return line
 
 
-def _kind(store: Store, kind: str | NodeKind) -> NodeKind:
+def _kind(store: TripleStore, kind: str | NodeKind) -> NodeKind:
     return kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
 
 
-def _nodes_of(store: Store, kind: str | NodeKind | None) -> Pattern:
+def _nodes_of(store: TripleStore, kind: str | NodeKind | None) -> Pattern:
     return _kind(store, kind).nodes if kind is not None else Pattern("")
 
 
-def stored_hashes(store: Store, model_id: str, modality: str, kind: str | NodeKind | None = None) -> dict[str, str]:
+def stored_hashes(store: TripleStore, model_id: str, modality: str, kind: str | NodeKind | None = None
+                  ) -> dict[str, str]:
     """Node → source hash of its stored vector (of one kind of node, when given)."""
     rows = store.select("""SELECT ?node ?h WHERE { $nodes GRAPH $graph {
         ?node kgart:embedding ?e . ?e kgart:modality $modality ; kgart:sourceHash ?h } }""",
@@ -113,7 +111,7 @@ def stored_hashes(store: Store, model_id: str, modality: str, kind: str | NodeKi
     return {str(r["node"]): r.text("h") for r in rows}
 
 
-def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("iconclass",),
+def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("iconclass",),
           batch_size: int = 64, device: str | None = None, language: str = "en",
           index_dir: Path | None = None, backend: str = "exact",
           progress: Callable[[int, int], None] | None = None,
@@ -145,13 +143,13 @@ def embed(store: Store, *, model: str = DEFAULT_MODEL, kinds: Sequence[str] = ("
                 encoder = encoder or get_encoder(model, device)
                 _encode_and_write(store, encoder, modality, todo, batch_size, report, progress)
             start = time.perf_counter()
-            load_index(store, model_id, kind, modality, index_dir=index_dir, backend=backend)
+            load_index(store, model_id, node_kind, modality, index_dir=index_dir, backend=backend)
             report.timings["index"] = time.perf_counter() - start
             reports.append(report)
     return reports
 
 
-def _encode_and_write(store: Store, encoder: Encoder, modality: str, todo: Sequence[NodeInput], batch_size: int,
+def _encode_and_write(store: TripleStore, encoder: Encoder, modality: str, todo: Sequence[NodeInput], batch_size: int,
                       report: EmbedReport, progress: Callable[[int, int], None] | None) -> None:
     graph = embeddings_graph(encoder.model_id)
     encode_s = write_s = 0.0
@@ -179,7 +177,7 @@ def _encode_and_write(store: Store, encoder: Encoder, modality: str, todo: Seque
     report.timings["write"] = write_s
 
 
-def _write_batch(store: Store, graph: str, model_id: str, modality: str, nodes: Sequence[NodeInput],
+def _write_batch(store: TripleStore, graph: str, model_id: str, modality: str, nodes: Sequence[NodeInput],
                  vectors: np.ndarray) -> None:
     if not nodes:
         return
@@ -206,11 +204,11 @@ def index_folder(index_dir: Path, model_id: str, kind: str, modality: str) -> Pa
     return index_dir / slug(model_id) / f"{kind}-{modality}"
 
 
-def default_index_dir(store: Store) -> Path | None:
+def default_index_dir(store: TripleStore) -> Path | None:
     return store.index_location
 
 
-def stored_vectors(store: Store, model_id: str, kind: str, modality: str
+def stored_vectors(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str
                    ) -> tuple[list[str], np.ndarray, str]:
     """Every stored vector of one kind: IRIs (sorted), matrix, fingerprint."""
     rows = store.select("""SELECT ?node ?v ?h WHERE { $nodes
@@ -224,14 +222,16 @@ def stored_vectors(store: Store, model_id: str, kind: str, modality: str
     return iris, matrix, fingerprint((str(r["node"]), r.text("h")) for r in rows)
 
 
-def current_fingerprint(store: Store, model_id: str, kind: str, modality: str) -> str:
+def current_fingerprint(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str) -> str:
     return fingerprint(stored_hashes(store, model_id, modality, kind).items())
 
 
-def refresh_index(store: Store, model_id: str, kind: str, modality: str = "text", *,
+def refresh_index(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str = "text", *,
                   index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
     """Rebuild the index of one (model, kind) from the store's vectors and save it."""
-    iris, matrix, fp = stored_vectors(store, model_id, kind, modality)
+    node_kind = _kind(store, kind)
+    kind = node_kind.name
+    iris, matrix, fp = stored_vectors(store, model_id, node_kind, modality)
     index = build_index(backend, {"model": model_id, "kind": kind, "fingerprint": fp}, iris, matrix)
     folder_root = index_dir if index_dir is not None else default_index_dir(store)
     if folder_root is not None:
@@ -241,16 +241,18 @@ def refresh_index(store: Store, model_id: str, kind: str, modality: str = "text"
     return index
 
 
-def load_index(store: Store, model_id: str, kind: str, modality: str = "text", *,
+def load_index(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str = "text", *,
                index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
     """The index of one (model, kind): from disk when current, else rebuilt from the store."""
+    node_kind = _kind(store, kind)  # the registry read once for the fingerprint and a rebuild
+    kind = node_kind.name
     folder_root = index_dir if index_dir is not None else default_index_dir(store)
-    fp = current_fingerprint(store, model_id, kind, modality)
+    fp = current_fingerprint(store, model_id, node_kind, modality)
     if folder_root is None:
         index = _MEMORY_INDEXES.get((id(store), model_id, kind, modality))
         if index is not None and index.manifest.fingerprint == fp and index.manifest.backend == backend:
             return index
-        return refresh_index(store, model_id, kind, modality, index_dir=None, backend=backend)
+        return refresh_index(store, model_id, node_kind, modality, index_dir=None, backend=backend)
     folder = index_folder(folder_root, model_id, kind, modality)
     try:
         index = read_index(folder)
@@ -258,10 +260,10 @@ def load_index(store: Store, model_id: str, kind: str, modality: str = "text", *
             return index
     except StaleIndexError:
         pass
-    return refresh_index(store, model_id, kind, modality, index_dir=folder_root, backend=backend)
+    return refresh_index(store, model_id, node_kind, modality, index_dir=folder_root, backend=backend)
 
 
-def node_vector(store: Store, model_id: str, node: str, modality: str = "text") -> np.ndarray | None:
+def node_vector(store: TripleStore, model_id: str, node: str, modality: str = "text") -> np.ndarray | None:
     rows = store.select("""SELECT ?v WHERE { GRAPH $graph {
         $node kgart:embedding ?e . ?e kgart:modality $modality ; kgart:vector ?v } }""",
                         {"graph": embeddings_graph(model_id), "node": IRI(node), "modality": Literal(modality)}).rows

@@ -10,10 +10,10 @@ from kgart.embeddings.job import load_index
 
 from kgart.keyword_index import KeywordIndex
 from kgart.retrieval import BlendConfig, Index, Retriever, load_priors
-from kgart.triplestore import TripleStore as Store
+from kgart.triplestore import TripleStore
 
 
-def open_retriever(store: Store, *, model: str = "minilm", device: str | None = None, backend: str = "exact",
+def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | None = None, backend: str = "exact",
                    blend_config: str | Path | None = None, usage_counts: Iterable[str | Path] = (),
                    language: str = "en", priors_from_collections: bool = True,
                    priors: Mapping[str, Mapping[str, float]] | None = None) -> Retriever:

@@ -21,7 +21,7 @@ from pathlib import Path
 from kgart.errors import DataSourceError, NotationError
 from kgart.notation import parse_lenient, split_codes
 from kgart.rdf import Literal
-from kgart.triplestore import TripleStore as Store
+from kgart.triplestore import TripleStore
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def counts_without(counts: Mapping[str, float], gold: Sequence[GoldItem]) -> dic
     return out
 
 
-def records_in_store(store: Store, gold: Sequence[GoldItem]) -> frozenset[str]:
+def records_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> frozenset[str]:
     """The stored artworks that are the gold items' own records (by ``schema:identifier``):
     they must not vote as neighbours for the answers they are scored on."""
     identifiers = [item.source_id for item in gold if item.source_id]

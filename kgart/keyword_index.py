@@ -65,9 +65,9 @@ class KeywordIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.kinds = self._tables()
+        self.kinds = self._indexed_kinds()
 
-    def _tables(self) -> set[str]:
+    def _indexed_kinds(self) -> set[str]:
         """The kinds indexed (kept in meta: FTS5's shadow tables share the docs_ prefix)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'kinds'").fetchone()
         return set(row[0].split(",")) - {""} if row else set()

@@ -27,7 +27,7 @@ from kgart.sparql_template import Pattern
 from kgart.triplestore import TripleStore
 
 ICONCLASS_GRAPH = graph_iri("iconclass")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # also safe as a file and an SQL table name
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # a kind's name: also safe as a file and an SQL table name
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class Kinds:
 def _name_for(scheme: str, identifier: str, notation: str, taken: set[str]) -> str:
     for candidate in (identifier, notation, re.split(r"[/#]", scheme.rstrip("/#"))[-1]):
         name = re.sub(r"[^a-z0-9_]+", "_", candidate.strip().lower()).strip("_")
-        if name and _NAME.match(name) and name not in taken:
+        if name and NAME.match(name) and name not in taken:
             return name
     n = 2
     while f"scheme_{n}" in taken:
@@ -135,4 +135,4 @@ def _name_for(scheme: str, identifier: str, notation: str, taken: set[str]) -> s
     return f"scheme_{n}"
 
 
-__all__ = ["ARTWORK", "BUILT_IN", "ICONCLASS", "SENTENCE", "Kinds", "NodeKind", "scheme_kind"]
+__all__ = ["ARTWORK", "BUILT_IN", "ICONCLASS", "NAME", "SENTENCE", "Kinds", "NodeKind", "scheme_kind"]

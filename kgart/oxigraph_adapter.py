@@ -15,7 +15,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kgart.errors import DataSourceError, InvalidTermError, QueryError
+from kgart.errors import DataSourceError, InvalidTermError, QueryError, StoreError
 from kgart.rdf import IRI, XSD, BlankNode, Literal, Term, Triple, sparql_prefixes
 
 _XSD_STRING = str(XSD.string)
@@ -126,8 +126,6 @@ def term_ntriples(term: Term) -> str:
 
 
 def to_quads(triples: Iterable[Triple], graph: ox.NamedNode) -> Iterator[ox.Quad]:
-    from kgart.errors import StoreError
-
     for s, p, o in triples:
         try:
             yield ox.Quad(to_ox(s), named_node(p), to_ox(o), graph)  # type: ignore[arg-type]

@@ -174,12 +174,8 @@ def _targets(text: str, update: bool) -> list[str]:
 
 
 def _term_text(term: object) -> str:
-    """A SERVICE/LOAD target as an IRI string (a prefixed name expanded; a variable as is)."""
-    name = getattr(term, "name", None)
-    if name == "pname":
-        prefix = str(term.get("prefix") or "")  # type: ignore[attr-defined]
-        local = str(term.get("localname") or "")  # type: ignore[attr-defined]
-        return PREFIXES.get(prefix, f"{prefix}:") + local
+    """A SERVICE/LOAD target as text: rdflib's translation has expanded prefixed names already
+    (a variable stays its name, which no allowed host matches)."""
     return str(term)
 
 

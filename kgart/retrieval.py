@@ -24,7 +24,6 @@ the web app hand them in.
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +37,7 @@ import numpy as np
 from kgart.errors import ConfigError, KgartError
 from kgart.iconclass import Iconclass, primary_parent
 from kgart.keyword_index import KeywordHit, KeywordIndex
+from kgart.kinds import NAME as KIND_NAME
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.oxigraph_adapter import checked_iri
@@ -45,10 +45,8 @@ from kgart.rdf import IRI, graph_iri
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
 
-Store = TripleStore  # the retriever needs only the protocol
 COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
 TARGETS = ("concept", "artwork", "sentence")
-_SCHEME_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
 
 
@@ -107,7 +105,7 @@ class BlendConfig:
                                   f"[schemes.{scheme}.weights]"))
             data.update(user)
         overrides = {scheme: table["weights"] for scheme, table in data.get("schemes", {}).items()}
-        bad_names = sorted(name for name in overrides if not _SCHEME_NAME.match(name))
+        bad_names = sorted(name for name in overrides if not KIND_NAME.match(name))
         if bad_names:
             raise ConfigError(f"[schemes] names a scheme as it is known in the store (iconclass, tate, or "
                               f"another scheme's name, see kgart.kinds), not {', '.join(map(repr, bad_names))}")
@@ -217,7 +215,7 @@ class ConceptTree:
         return cls(iris, parent_of, notations)
 
     @classmethod
-    def for_scheme(cls, store: Store, scheme: IRI, iris: Sequence[str]) -> ConceptTree:
+    def for_scheme(cls, store: TripleStore, scheme: IRI, iris: Sequence[str]) -> ConceptTree:
         """Any SKOS scheme in the store (its concepts' skos:broader and skos:notation)."""
         rows = store.select("""SELECT ?c ?p ?n WHERE { ?c skos:inScheme $scheme .
             OPTIONAL { ?c skos:broader ?p } OPTIONAL { ?c skos:notation ?n } }""", {"scheme": scheme}).rows
@@ -272,7 +270,7 @@ class ConceptTree:
 class Retriever:
     """Search, code suggestion and similar items over one store."""
 
-    def __init__(self, store: Store, encoder: TextEncoder, indexes: Callable[[str], Index], *,
+    def __init__(self, store: TripleStore, encoder: TextEncoder, indexes: Callable[[str], Index], *,
                  keywords: KeywordIndex | None = None, priors: Mapping[str, Mapping[str, float]] | None = None,
                  collection_priors: bool = False, config: BlendConfig | None = None, language: str = "en") -> None:
         """``priors``: usage counts per scheme (``iconclass``, ``tate``), notation → count; a scheme
@@ -632,7 +630,7 @@ def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:
     return counts
 
 
-def priors_from_store(store: Store, scheme: IRI) -> dict[str, float]:
+def priors_from_store(store: TripleStore, scheme: IRI) -> dict[str, float]:
     """Usage counts of one scheme's notations (a concept without one: its IRI) in the loaded
     collections: how many records (artworks; no type check, which made the query ten times
     slower) carry each concept."""

@@ -6,13 +6,14 @@ from kgart.errors import StoreLockedError
 from kgart.remote_store import RemoteStore
 from kgart.settings import Config
 from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 
 def is_remote(location: str | None) -> bool:
     return bool(location) and str(location).startswith(("http://", "https://"))
 
 
-def open_store(config: Config, *, write: bool = False) -> Store | RemoteStore:
+def open_store(config: Config, *, write: bool = False) -> TripleStore:
     """The configured store. A folder locked by another process opens read-only for
     reading commands; writing commands get :class:`StoreLockedError`."""
     location = config.store_location

@@ -14,7 +14,7 @@ from rdflib.namespace import SH
 
 from kgart.errors import StoreError
 from kgart.rdf import IRI, BlankNode, Literal, Term, graph_iri
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 
 @dataclass
@@ -40,7 +40,7 @@ def shapes_graph() -> rdflib.Graph:
     return rdflib.Graph().parse(data=data, format="turtle")
 
 
-def validate_graph(store: Store, graph: str) -> ValidationResult:
+def validate_graph(store: TripleStore, graph: str) -> ValidationResult:
     """Validate one named graph; violations read ``focus node  path: message``.
 
     :raises StoreError: when the graph does not exist.

@@ -17,7 +17,7 @@ from kgart.loaders.iconclass import IconclassLoadReport, IconclassSource, iconcl
 
 from kgart.errors import DataSourceError
 from kgart.rdf import graph_iri
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 __all__ = ["LOADERS", "IconclassLoadResult", "LoadReport", "load_collection", "load_iconclass"]
 
@@ -42,7 +42,7 @@ class IconclassLoadResult:
     report: IconclassLoadReport
 
 
-def load_iconclass(store: Store, *, data_dir: str | Path | None = None,
+def load_iconclass(store: TripleStore, *, data_dir: str | Path | None = None,
                    languages: Iterable[str] | None = None,
                    progress: Callable[[int], None] | None = None) -> IconclassLoadResult:
     """Replace the Iconclass graph with the data of the ``iconclass`` package or a
@@ -59,7 +59,7 @@ def load_iconclass(store: Store, *, data_dir: str | Path | None = None,
     return IconclassLoadResult(graph, source.name, count, report)
 
 
-def load_collection(store: Store, kind: str, path: str | Path, *, graph: str | None = None,
+def load_collection(store: TripleStore, kind: str, path: str | Path, *, graph: str | None = None,
                     mapping: str | Path | None = None, strict: bool = False,
                     progress: Callable[[int], None] | None = None) -> LoadReport:
     """Load a collection of one ``kind`` (see ``LOADERS``) into its graph, atomically.

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from kgart.errors import DataSourceError, KgartError
 from kgart.iconclass import Iconclass
 from kgart.rdf import IRI, Triple, graph_name
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 MAX_FIELD_CHARS = 100_000
 """A longer field value is not a title or a description: the record is refused."""
@@ -83,7 +83,7 @@ class IconclassLinker:
     compound notations are materialized once, into the collection's graph.
     """
 
-    def __init__(self, store: Store, report: LoadReport, languages: Iterable[str] = ("en",)) -> None:
+    def __init__(self, store: TripleStore, report: LoadReport, languages: Iterable[str] = ("en",)) -> None:
         self.iconclass = Iconclass(store)
         if not self.iconclass.is_loaded:
             raise DataSourceError("this source carries Iconclass codes; load Iconclass first "
@@ -153,7 +153,7 @@ class BaseLoader:
     source = ""
     takes_mapping = False
 
-    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport) -> None:
         self.path = path
         self.store = store
         self.report = report
@@ -165,7 +165,7 @@ class BaseLoader:
         return ()
 
 
-def run_loader(store: Store, loader: Loader, report: LoadReport, *, strict: bool = False,
+def run_loader(store: TripleStore, loader: Loader, report: LoadReport, *, strict: bool = False,
                progress: Callable[[int], None] | None = None) -> LoadReport:
     """Replace the report's graph with what the loader produces, atomically."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kgart.iconclass import Iconclass
 from kgart.rdf import graph_iri
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 SAMPLE_GRAPH = "tate-sample"
 
@@ -18,7 +18,7 @@ def sample_path() -> Path:
     return Path(str(resources.files("kgart.loaders").joinpath("samples", "tate-sample.jsonl.gz")))
 
 
-def prepare_demo_store(store: Store, data_dir: str | None = None) -> Iterator[str]:
+def prepare_demo_store(store: TripleStore, data_dir: str | None = None) -> Iterator[str]:
     """Load what is missing; yields a line for each step."""
     from kgart.loaders import load_collection, load_iconclass  # noqa: PLC0415 (the package imports this module)
 

@@ -48,7 +48,7 @@ from kgart.loaders.readers import csv_rows, json_lines, parse_json_record, split
 
 from kgart.errors import DataSourceError
 from kgart.rdf import Triple, graph_name
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 FIELDS = {"id", "title", "title_language", "creator", "date", "earliest", "latest", "image", "url",
           "description", "description_language", "medium", "collection", "keywords",
@@ -82,7 +82,7 @@ class GenericLoader(BaseLoader):
     takes_mapping = True
     default_mapping: dict[str, Any] = {}
 
-    def __init__(self, path: Path, store: Store, report: LoadReport, mapping: Path | None = None) -> None:
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport, mapping: Path | None = None) -> None:
         super().__init__(path, store, report)
         given = read_mapping(mapping) if mapping is not None else None
         if given is None and not self.default_mapping:

@@ -30,7 +30,7 @@ from kgart.notation import notation_from_iri
 from kgart.oxigraph_adapter import parse_rdf, rdf_media_type
 from kgart.rdf import IRI, Literal, Triple, graph_iri
 from kgart.store import Store
-from kgart.triplestore import Row
+from kgart.triplestore import Row, TripleStore
 
 SOURCE = "linkedart"
 CONTEXT_URLS = ("https://linked.art/ns/v1/linked-art.json", "http://linked.art/ns/v1/linked-art.json")
@@ -50,7 +50,7 @@ _CRM_PREFIX = "PREFIX crm: <http://www.cidoc-crm.org/cidoc-crm/>\n"
 class LinkedArtLoader(BaseLoader):
     source = SOURCE
 
-    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport) -> None:
         super().__init__(path, store, report)
         self.scratch = Store()
         self._context: dict[str, Any] | None = None

@@ -7,7 +7,7 @@ from importlib import resources
 
 from kgart.oxigraph_adapter import parse_rdf
 from kgart.rdf import DCTERMS, IRI, Literal, graph_iri
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 ONTOLOGY_GRAPH = graph_iri("ontology")
 FILES = ("kgart.ttl", "shapes.ttl")
@@ -19,7 +19,7 @@ def ontology_bytes() -> dict[str, bytes]:
     return {name: folder.joinpath(name).read_bytes() for name in FILES}
 
 
-def ensure_ontology(store: Store) -> bool:
+def ensure_ontology(store: TripleStore) -> bool:
     """Load the ontology graph when it is missing or older than the files; True if loaded."""
     files = ontology_bytes()
     digest = hashlib.sha256(b"".join(files[n] for n in FILES)).hexdigest()

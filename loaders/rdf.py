@@ -15,14 +15,15 @@ from typing import Any
 from kgart.loaders.collection import BaseLoader, LoadReport
 
 from kgart.errors import DataSourceError
+from kgart.oxigraph_adapter import parse_rdf, rdf_media_type
 from kgart.rdf import Triple
-from kgart.store import Store, parse_rdf, rdf_media_type
+from kgart.triplestore import TripleStore
 
 
 class RdfLoader(BaseLoader):
     source = "rdf"
 
-    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport) -> None:
         if path.is_dir():
             raise DataSourceError("give one RDF file (for a folder of Linked Art, use linkedart)", path=str(path))
         super().__init__(path, store, report)

@@ -33,7 +33,7 @@ from kgart.loaders.readers import csv_rows, json_document, json_lines, parse_jso
 
 from kgart.errors import DataSourceError
 from kgart.rdf import Triple
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 SOURCE = "rkd"
 RECORD_URL = "https://rkd.nl/explore/images/{}"
@@ -44,7 +44,7 @@ _DETAILS = re.compile(r"^https?://rkd\.nl/(?:[a-z]{2}/)?explore/images/(\d+)\b")
 class RkdLoader(BaseLoader):
     source = SOURCE
 
-    def __init__(self, path: Path, store: Store, report: LoadReport) -> None:
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport) -> None:
         super().__init__(path, store, report)
         self.codes = IconclassLinker(store, report)
         self.ids = DuplicateGuard()

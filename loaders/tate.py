@@ -30,7 +30,7 @@ from kgart.loaders.readers import json_document, json_lines, parse_json_record
 
 from kgart.errors import DataSourceError
 from kgart.rdf import DCTERMS, IRI, KGART_BASE, RDF, SKOS, Literal, Namespace, Triple
-from kgart.store import Store
+from kgart.triplestore import TripleStore
 
 SOURCE = "tate"
 SUBJECT = Namespace(KGART_BASE + "tate/subject/")
@@ -40,7 +40,7 @@ SUBJECT_SCHEME = IRI(KGART_BASE + "tate/subjects")
 class TateLoader(BaseLoader):
     source = SOURCE
 
-    def __init__(self, path: Path, store: Store, report: LoadReport,
+    def __init__(self, path: Path, store: TripleStore, report: LoadReport,
                  subjects_dir: Path | None = None) -> None:
         super().__init__(path, store, report)
         self.ids = DuplicateGuard()
