@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri
-from kgart.rdf import IRI, Literal, graph_iri
+from kgart.rdf import IRI, Literal, graph_iri, preferred_labels
 from kgart.sparql_template import Bindings
 from kgart.triplestore import SelectResult, TripleStore
 
@@ -96,15 +96,9 @@ def read_nodes(store: TripleStore, kind: str | NodeKind, *, language: str = "en"
 def _scheme_nodes(store: TripleStore, kind: NodeKind, language: str) -> Iterator[NodeInput]:
     """The concepts of any SKOS scheme: the label in ``language``, else in English, else any."""
     rows = store.select("SELECT ?node ?l WHERE { $nodes ?node skos:prefLabel ?l }", {"nodes": kind.nodes})
-    best: dict[str, tuple[int, str]] = {}
-    for r in rows:
-        label = r.literal("l")
-        rank = 0 if label.language == language else 1 if label.language == "en" else 2
-        node = str(r["node"])
-        if node not in best or (rank, label.value) < best[node]:
-            best[node] = (rank, label.value)
-    for node in sorted(best):
-        yield NodeInput(IRI(node), kind.name, subject_text(best[node][1]))
+    labels = preferred_labels(((str(r["node"]), r.literal("l")) for r in rows), language)
+    for node in sorted(labels):
+        yield NodeInput(IRI(node), kind.name, subject_text(labels[node]))
 
 
 def _iconclass_nodes(store: TripleStore, language: str, with_keywords: bool, with_parent: bool

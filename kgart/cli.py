@@ -563,8 +563,8 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     from kgart.kinds import Kinds
 
     scheme_kind = Kinds.of(obj.store(config)).get(scheme, role="concept") if scheme == "tate" else None
-    if scheme_kind is not None and scheme_kind.scheme is not None:
-        counts = priors_from_store(obj.store(config), scheme_kind.scheme)
+    if scheme_kind is not None:
+        counts = priors_from_store(obj.store(config), scheme_kind.concept_scheme)
         prior_source = "Tate subjects counted in the loaded collections"
     else:
         counts = load_priors(files) if files else {}
@@ -590,7 +590,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                   for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
     rows = []
     depth = max(cutoffs)
-    branch_of = (_scheme_branch(obj.store(config), scheme_kind.scheme) if scheme_kind is not None
+    branch_of = (_scheme_branch(obj.store(config), scheme_kind.concept_scheme) if scheme_kind is not None
                  else (lambda code: code[:4]))
     for name, blend in steps:
         def suggest_codes(item: Any, c: Any = blend) -> list[str]:

@@ -48,6 +48,13 @@ class NodeKind:
     def is_concept(self) -> bool:
         return self.role == "concept"
 
+    @property
+    def concept_scheme(self) -> IRI:
+        """The scheme of a concept kind (items have none: a KgartError)."""
+        if self.scheme is None:
+            raise KgartError(f"{self.name} is not a concept scheme")
+        return self.scheme
+
 
 ARTWORK = NodeKind(
     "artwork", "item", "artworks",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -79,6 +80,20 @@ PREFIXES: dict[str, str] = {
     "dcterms": str(DCTERMS), "schema": str(SCHEMA), "prov": str(PROV),
     "owl": str(OWL), "kgart": str(KGART), "ic": ICONCLASS_BASE,
 }
+
+
+def preferred_labels(labels: Iterable[tuple[str, Literal]], language: str) -> dict[str, str]:
+    """Each node's label in ``language``, else in English (or untagged), else any; ties by text.
+
+    >>> preferred_labels([("a", Literal("zee", "nl")), ("a", Literal("sea", "en")), ("b", Literal("mer", "fr"))], "en")
+    {'a': 'sea', 'b': 'mer'}
+    """
+    best: dict[str, tuple[int, str]] = {}
+    for node, label in labels:
+        rank = 0 if label.language == language else 1 if label.language in ("en", None) else 2
+        if node not in best or (rank, label.value) < best[node]:
+            best[node] = (rank, label.value)
+    return {node: text for node, (_, text) in best.items()}
 
 
 def graph_iri(source: str) -> IRI:

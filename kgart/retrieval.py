@@ -41,7 +41,7 @@ from kgart.kinds import NAME as KIND_NAME
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.oxigraph_adapter import checked_iri
-from kgart.rdf import IRI, graph_iri
+from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
 
@@ -290,7 +290,7 @@ class Retriever:
         self._annotated: dict[str, _Annotations] = {}
         self._kinds: Kinds | None = None
 
-    # -- building blocks
+    # -- building blocks ------------------------------------------------------------
 
     def kinds(self) -> Kinds:
         """The store's node kinds and schemes (read once)."""
@@ -320,7 +320,7 @@ class Retriever:
             iris = self.index(scheme).iris
             kind = self.scheme(scheme)
             self._trees[scheme] = (ConceptTree.for_iconclass(self.iconclass, iris) if scheme == "iconclass"
-                                   else ConceptTree.for_scheme(self.store, kind.scheme or IRI(""), iris))
+                                   else ConceptTree.for_scheme(self.store, kind.concept_scheme, iris))
         return self._trees[scheme]
 
     def concept_matrix(self, scheme: str = "iconclass") -> np.ndarray:
@@ -337,7 +337,7 @@ class Retriever:
         """Log-scaled usage counts aligned with the scheme's concepts (1 = the most used);
         None without counts for that scheme."""
         if scheme not in self._prior_counts and self._collection_priors:
-            self._prior_counts[scheme] = priors_from_store(self.store, self.scheme(scheme).scheme or IRI(""))
+            self._prior_counts[scheme] = priors_from_store(self.store, self.scheme(scheme).concept_scheme)
         if not self._prior_counts.get(scheme):
             return None
         if scheme not in self._priors:
@@ -399,7 +399,7 @@ class Retriever:
             tree = self.scheme_tree(scheme)
             # Only artworks in the artwork index vote, so the query needs no type check (3x faster).
             rows = self.store.select("SELECT ?a ?c WHERE { ?c skos:inScheme $scheme . ?a dcterms:subject ?c }",
-                                     {"scheme": self.scheme(scheme).scheme or IRI("")}).rows
+                                     {"scheme": self.scheme(scheme).concept_scheme}).rows
             concepts_of: dict[str, set[int]] = {}  # a set: the same link may stand in two graphs
             for r in rows:
                 row = tree.row.get(str(r["c"]))
@@ -486,12 +486,9 @@ class Retriever:
             for h in hits:
                 h.label = found[h.notation].text if h.notation in found else None
         elif labels and hits:
-            names: dict[str, str] = {}
-            for r in self.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
-                                       {"concepts": iri_list([h.iri for h in hits])}).rows:
-                label = r.literal("l")
-                if str(r["c"]) not in names or label.language == (language or self.language):
-                    names[str(r["c"])] = label.value
+            rows = self.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
+                                     {"concepts": iri_list([h.iri for h in hits])}).rows
+            names = preferred_labels(((str(r["c"]), r.literal("l")) for r in rows), language or self.language)
             for h in hits:
                 h.label = names.get(h.iri)
         return hits

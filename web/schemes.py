@@ -15,7 +15,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 from kgart.errors import InvalidTermError, KgartError
 from kgart.kinds import Kinds, NodeKind
 from kgart.oxigraph_adapter import checked_iri
-from kgart.rdf import IRI, Literal
+from kgart.rdf import IRI, Literal, preferred_labels
 from kgart.sparql_template import Bindings
 from kgart.triplestore import TripleStore
 
@@ -64,15 +64,10 @@ def scheme_page(name: str) -> Response:
 
 
 def _label_rows(kind: NodeKind, template: str, bindings: Bindings, language: str) -> list[tuple[IRI, str]]:
-    rows = _store().select(template, {"scheme": kind.scheme or IRI(""), **bindings}).rows
-    best: dict[IRI, tuple[int, str]] = {}
-    for r in rows:
-        label = r.literal("l") if "l" in r else Literal(str(r["c"]))
-        rank = 0 if label.language == language else 1 if label.language in ("en", None) else 2
-        c = r.iri("c")
-        if c not in best or (rank, label.value) < best[c]:
-            best[c] = (rank, label.value)
-    return sorted(((c, text) for c, (_, text) in best.items()), key=lambda x: x[1].lower())
+    rows = _store().select(template, {"scheme": kind.concept_scheme, **bindings}).rows
+    labels = preferred_labels(((r.iri("c"), r.literal("l") if "l" in r else Literal(str(r["c"]))) for r in rows),
+                              language)
+    return sorted(((IRI(c), text) for c, text in labels.items()), key=lambda x: x[1].lower())
 
 
 def _tops(kind: NodeKind, language: str) -> list[tuple[IRI, str]]:
@@ -97,6 +92,6 @@ def _path(kind: NodeKind, concept: IRI, language: str) -> list[tuple[IRI, str]]:
             break
         chain.append(found[0])
         above = _store().select("SELECT ?b WHERE { $concept skos:broader ?b . ?b skos:inScheme $scheme } "
-                                "ORDER BY ?b LIMIT 1", {"concept": current, "scheme": kind.scheme or IRI("")}).rows
+                                "ORDER BY ?b LIMIT 1", {"concept": current, "scheme": kind.concept_scheme}).rows
         current = above[0].iri("b") if above else None
     return chain[::-1]
