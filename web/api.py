@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from kgart.web.ld import artwork_counts
 from kgart.web.params import language_param, text_param
 from werkzeug.exceptions import BadRequest
 
@@ -12,7 +13,6 @@ from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds
 from kgart.retrieval import Query, Retriever
-from kgart.sparql_template import iri_list
 
 
 def api_blueprint() -> Blueprint:
@@ -121,15 +121,10 @@ def hierarchy(notation: str) -> Response:
 
 
 def _artwork_counts(ic: Iconclass, notations: list[str] | tuple[str, ...]) -> dict[str, int]:
-    """Artworks annotated with each notation or one below it, in one query."""
-    iris = {str(ic.resolve(n).iri): n for n in notations}
-    if not iris:
-        return {}
-    rows = ic.store.select("""SELECT ?c (COUNT(DISTINCT ?a) AS ?n) WHERE { VALUES ?c { $concepts }
-        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c } GROUP BY ?c""",
-                           {"concepts": iri_list(list(iris))}).rows
-    counts = {iris[str(r["c"])]: r.int("n") for r in rows if str(r["c"]) in iris}
-    return {n: counts.get(n, 0) for n in notations}
+    """Artworks annotated with each notation or one below it (the linked-data pages' count)."""
+    iris = {n: ic.resolve(n).iri for n in notations}
+    counts = artwork_counts(ic.store, list(iris.values()))
+    return {n: counts.get(str(iri), 0) for n, iri in iris.items()}
 
 
 def autocomplete() -> Response:
@@ -151,15 +146,12 @@ def openapi() -> Response:
 
     document = copy.deepcopy(OPENAPI)
     names = Kinds.of(current_app.extensions["kgart"].store).names("concept")
-    suggest_spec = document["paths"]["/api/suggest"]
-    for param in suggest_spec["get"]["parameters"]:
+    paths = document["paths"]
+    for param in [*paths["/api/suggest"]["get"]["parameters"], *paths["/api/search"]["get"]["parameters"]]:
         if param["name"] == "scheme":
             param["schema"]["enum"] = names
-    form = suggest_spec["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = paths["/api/suggest"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     form["properties"]["scheme"]["enum"] = names
-    for param in document["paths"]["/api/search"]["get"]["parameters"]:
-        if param["name"] == "scheme":
-            param["schema"]["enum"] = names
     return jsonify(document)
 
 

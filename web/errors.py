@@ -21,8 +21,8 @@ from kgart.errors import (
 )
 
 log = logging.getLogger("kgart.web")
-STATUS = [(NotationError, 404), (InvalidTermError, 400), (QueryError, 400), (DataSourceError, 400),
-          (ConfigError, 500), (StoreError, 503)]
+STATUS = [(NotationError, 404), (InvalidTermError, 400), (DataSourceError, 400), (ConfigError, 500),
+          (StoreError, 503)]
 
 
 def wants_json() -> bool:
@@ -43,9 +43,9 @@ def error_response(status: int, message: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KgartError)
     def kgart_error(error: KgartError) -> Response:
-        if isinstance(error, QueryError) and not isinstance(error, InvalidTermError) \
-                and not request.path.startswith("/sparql"):
-            # kgart's own query failed: the parser's message (with offsets) is for the log, not the client.
+        if isinstance(error, QueryError) and not isinstance(error, InvalidTermError):
+            # kgart's own query failed (a client's /sparql query answers 400 in web/sparql.py): the
+            # parser's message, with offsets, is for the log, not the client.
             log.error("internal query failed on %s: %s", request.path, error)
             return error_response(500, "internal error; the server log has the details")
         status = next((code for kind, code in STATUS if isinstance(error, kind)), 400)
