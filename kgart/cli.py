@@ -197,8 +197,10 @@ def drop(obj: _Context, graph: str) -> None:
 @pass_ctx
 @_friendly_errors
 def stats(obj: _Context) -> None:
-    """Graphs, triple counts, and Iconclass concepts per label language."""
+    """Graphs, triple counts, concept schemes (their names for --kind/--scheme), and Iconclass
+    concepts per label language."""
     from kgart.iconclass import Iconclass
+    from kgart.kinds import Kinds
     from kgart.rdf import graph_name
 
     config = obj.config()
@@ -211,6 +213,9 @@ def stats(obj: _Context) -> None:
     click.echo(f"{'graph':<24} {'triples':>12}")
     for g in graphs:
         click.echo(f"{graph_name(g.iri):<24} {g.triples:>12,}")
+    click.echo("\nConcept schemes (name for --kind/--scheme, IRI):")
+    for kind in Kinds.of(store).schemes():
+        click.echo(f"  {kind.name:<16} {kind.scheme}")
     ic = Iconclass(store)
     if ic.is_loaded:
         summary = ic.statistics()

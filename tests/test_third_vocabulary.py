@@ -46,6 +46,8 @@ def test_load_skos_names_the_scheme_and_refuses_a_file_without_one(tmp_path: Pat
 
 def test_embed_search_and_suggest_in_the_third_scheme(marine_store: Path) -> None:
     runner = CliRunner()
+    code, out = invoke(runner, marine_store, "stats")
+    assert code == 0 and "marine           https://example.org/marine/scheme" in out
     code, out = invoke(runner, marine_store, "search", "a ship in a storm", "--scheme", "marine", "--k", "3",
                        "--format", "json")
     assert code == 0, out
