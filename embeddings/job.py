@@ -28,7 +28,7 @@ from kgart.embeddings.encoders import DEFAULT_MODEL, Encoder, get_encoder, modal
 from kgart.embeddings.index import ExactIndex, StaleIndexError, build_index, fingerprint, read_index, write_index
 from kgart.embeddings.texts import NodeInput, read_nodes
 
-from kgart.kinds import Kinds, NodeKind
+from kgart.kinds import Kinds, NodeKind, kind_of
 from kgart.rdf import IRI, KGART, KGART_BASE, RDF, XSD, Literal, Triple, graph_iri, slug
 from kgart.sparql_template import Pattern
 from kgart.triplestore import TripleStore
@@ -93,12 +93,8 @@ class EmbedReport:
         return line
 
 
-def _kind(store: TripleStore, kind: str | NodeKind) -> NodeKind:
-    return kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
-
-
 def _nodes_of(store: TripleStore, kind: str | NodeKind | None) -> Pattern:
-    return _kind(store, kind).nodes if kind is not None else Pattern("")
+    return kind_of(store, kind).nodes if kind is not None else Pattern("")
 
 
 def stored_hashes(store: TripleStore, model_id: str, modality: str, kind: str | NodeKind | None = None
@@ -229,7 +225,7 @@ def current_fingerprint(store: TripleStore, model_id: str, kind: str | NodeKind,
 def refresh_index(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str = "text", *,
                   index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
     """Rebuild the index of one (model, kind) from the store's vectors and save it."""
-    node_kind = _kind(store, kind)
+    node_kind = kind_of(store, kind)
     kind = node_kind.name
     iris, matrix, fp = stored_vectors(store, model_id, node_kind, modality)
     index = build_index(backend, {"model": model_id, "kind": kind, "fingerprint": fp}, iris, matrix)
@@ -244,7 +240,7 @@ def refresh_index(store: TripleStore, model_id: str, kind: str | NodeKind, modal
 def load_index(store: TripleStore, model_id: str, kind: str | NodeKind, modality: str = "text", *,
                index_dir: Path | None = None, backend: str = "exact") -> ExactIndex:
     """The index of one (model, kind): from disk when current, else rebuilt from the store."""
-    node_kind = _kind(store, kind)  # the registry read once for the fingerprint and a rebuild
+    node_kind = kind_of(store, kind)  # the registry read once for the fingerprint and a rebuild
     kind = node_kind.name
     folder_root = index_dir if index_dir is not None else default_index_dir(store)
     fp = current_fingerprint(store, model_id, node_kind, modality)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kgart.iconclass import Iconclass
-from kgart.kinds import Kinds, NodeKind
+from kgart.kinds import NodeKind, kind_of
 from kgart.notation import notation_from_iri
 from kgart.rdf import IRI, Literal, graph_iri, preferred_labels
 from kgart.sparql_template import Bindings
@@ -80,7 +80,7 @@ def read_nodes(store: TripleStore, kind: str | NodeKind, *, language: str = "en"
                with_parent: bool = False) -> Iterator[NodeInput]:
     """Every node of one kind (a name from :mod:`kgart.kinds`, or the kind) with its
     encoder input, in a stable order."""
-    node_kind = kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
+    node_kind = kind_of(store, kind)
     if node_kind.name == "iconclass":
         yield from _iconclass_nodes(store, language, with_keywords, with_parent)
     elif node_kind.name == "artwork":

@@ -131,6 +131,11 @@ class Kinds:
         return name in self._by_name or name in self._by_scheme
 
 
+def kind_of(store: TripleStore, kind: str | NodeKind) -> NodeKind:
+    """A kind given as itself or by its name (the registry read only for a name)."""
+    return kind if isinstance(kind, NodeKind) else Kinds.of(store).get(kind)
+
+
 def _name_for(scheme: str, identifier: str, notation: str, taken: set[str]) -> str:
     for candidate in (identifier, notation, re.split(r"[/#]", scheme.rstrip("/#"))[-1]):
         name = re.sub(r"[^a-z0-9_]+", "_", candidate.strip().lower()).strip("_")
@@ -142,4 +147,4 @@ def _name_for(scheme: str, identifier: str, notation: str, taken: set[str]) -> s
     return f"scheme_{n}"
 
 
-__all__ = ["ARTWORK", "BUILT_IN", "ICONCLASS", "NAME", "SENTENCE", "Kinds", "NodeKind", "scheme_kind"]
+__all__ = ["ARTWORK", "BUILT_IN", "ICONCLASS", "NAME", "SENTENCE", "Kinds", "NodeKind", "kind_of", "scheme_kind"]
