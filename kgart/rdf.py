@@ -64,12 +64,19 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 SCHEMA = Namespace("https://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 OWL = Namespace("http://www.w3.org/2002/07/owl#")
+OA = Namespace("http://www.w3.org/ns/oa#")
+AS = Namespace("http://www.w3.org/ns/activitystreams#")
+LDP = Namespace("http://www.w3.org/ns/ldp#")
 
 KGART_BASE = "https://w3id.org/kgart/"
 KGART = Namespace(KGART_BASE + "ns#")
 """The kgart vocabulary; every term used in code is declared in ontology/kgart.ttl."""
 
 GRAPH_BASE = KGART_BASE + "graph/"
+ANNOTATIONS_GRAPH = IRI(GRAPH_BASE + "annotations")
+"""Curators' decisions (W3C Web Annotations) and the links accepted ones make."""
+ANNOTATION_BASE = KGART_BASE + "annotations/"
+USER_BASE = KGART_BASE + "users/"
 
 ICONCLASS_BASE = "http://iconclass.org/"
 ICONCLASS_SCHEME = IRI(ICONCLASS_BASE)
@@ -78,7 +85,7 @@ ICONCLASS_KEYS = Namespace(KGART_BASE + "iconclass/keys/")
 PREFIXES: dict[str, str] = {
     "rdf": str(RDF), "rdfs": str(RDFS), "xsd": str(XSD), "skos": str(SKOS),
     "dcterms": str(DCTERMS), "schema": str(SCHEMA), "prov": str(PROV),
-    "owl": str(OWL), "kgart": str(KGART), "ic": ICONCLASS_BASE,
+    "owl": str(OWL), "kgart": str(KGART), "ic": ICONCLASS_BASE, "oa": str(OA),
 }
 
 

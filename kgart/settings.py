@@ -68,6 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("batch_size", 64, "Items encoded per batch by `kgart embed`.", int),
     Setting("blend_config", None,
             "TOML file of retrieval blend weights, over the packaged defaults (kgart/blend.toml)."),
+    Setting("users_file", None,
+            "JSON file of the users who may write (kgart users add); default: users.json in the store folder."),
     Setting("usage_counts", None,
             "Comma-separated notation,count CSV files for usage priors; counted from the loaded "
             "collections when unset."),

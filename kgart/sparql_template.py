@@ -47,7 +47,18 @@ class Pattern:
         return fill(self.text, self.bindings)
 
 
-Value = Term | int | float | bool | Sequence[Term] | Set[Term] | Pattern
+@dataclass(frozen=True)
+class Triples:
+    """Ground triples for ``INSERT DATA { GRAPH $g { $data } }`` (and ``DELETE DATA``): each
+    term validated and written in N-Triples form, like every other bound value."""
+
+    triples: Sequence[tuple[Term, Term, Term]]
+
+    def written(self) -> str:
+        return "\n".join(" ".join(term_ntriples(t) for t in triple) + " ." for triple in self.triples)
+
+
+Value = Term | int | float | bool | Sequence[Term] | Set[Term] | Pattern | Triples
 Bindings = Mapping[str, Value]
 
 PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -79,6 +90,8 @@ def fill(template: str, bindings: Bindings) -> str:
 def _write(name: str, value: Value) -> str:
     if isinstance(value, Pattern):
         return value.filled()
+    if isinstance(value, Triples):
+        return value.written()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -108,4 +121,4 @@ def iri_list(values: Sequence[str]) -> list[IRI]:
     return [v if isinstance(v, IRI) else IRI(v) for v in values]
 
 
-__all__ = ["Bindings", "PLACEHOLDER", "Pattern", "Value", "fill", "iri_list"]
+__all__ = ["Bindings", "PLACEHOLDER", "Pattern", "Triples", "Value", "fill", "iri_list"]

@@ -70,6 +70,7 @@ _GRAPH_FOR_RESULTS = {"application/sparql-results+json": "application/ld+json",
                       "application/sparql-results+xml": "application/rdf+xml"}
 _BULK_BATCH = 100_000
 _GEN_PREFIX = "gen-"
+_BESIDE_DATA = ("users.json", "indexes")  # kept in the store folder by kgart.users and the vector indexes
 
 
 class Store(StoreQueries):
@@ -109,7 +110,7 @@ class Store(StoreQueries):
             except (ValueError, KeyError, TypeError, OSError) as e:
                 raise StoreError(f"{pointer} is damaged ({e}); it should hold the current "
                                  "generation number") from e
-        elif location.exists() and any(location.iterdir()):
+        elif location.exists() and any(p.name not in _BESIDE_DATA for p in location.iterdir()):
             if (location / "CURRENT").exists() or any(location.glob("*.sst")):
                 raise StoreError(f"{location} holds a plain Oxigraph database, not a kgart store")
             if not any(location.glob(_GEN_PREFIX + "*")):
