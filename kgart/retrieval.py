@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kgart.annotations import Annotations, Decision
 from kgart.errors import ConfigError, KgartError
 from kgart.iconclass import Iconclass, primary_parent
 from kgart.keyword_index import KeywordHit, KeywordIndex
@@ -48,6 +49,14 @@ from kgart.triplestore import TripleStore
 COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
 TARGETS = ("concept", "artwork", "sentence")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
+
+
+class DecisionSource(Protocol):
+    """Where curators' decisions come from: the store's annotations (:class:`Annotations`)."""
+
+    def version(self) -> str: ...
+
+    def decisions(self, artworks: Sequence[str] | None = None, status: str | None = None) -> list[Decision]: ...
 
 
 class TextEncoder(Protocol):
@@ -285,12 +294,42 @@ class Retriever:
         self._trees: dict[str, ConceptTree] = {}
         self._matrices: dict[str, np.ndarray] = {}
         self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
+        self._given_priors = set(self._prior_counts)  # from files: decisions do not change them
         self._collection_priors = collection_priors
         self._priors: dict[str, np.ndarray] = {}
+        self._prior_rows: dict[str, np.ndarray] = {}
         self._annotated: dict[str, _Annotations] = {}
         self._kinds: Kinds | None = None
+        self._decisions: DecisionSource = Annotations(store)
+        self._decisions_seen = self._decisions.version()
 
     # -- building blocks ------------------------------------------------------------
+
+    def use_decisions(self, decisions: DecisionSource) -> None:
+        """Read curators' decisions from elsewhere than the store's annotations graph
+        (``kgart eval review`` hands in a simulated curator)."""
+        self._decisions = decisions
+        self._decisions_seen = None  # type: ignore[assignment]
+        self.refresh_decisions()
+
+    def use_priors(self, scheme: str, counts: Mapping[str, float]) -> None:
+        """Usage counts for one scheme from now on (an evaluation's, less its gold items)."""
+        self._prior_counts[scheme] = dict(counts)
+        self._given_priors.add(scheme)
+        self._priors.pop(scheme, None)
+        self._prior_rows.pop(scheme, None)
+
+    def refresh_decisions(self) -> None:
+        """Forget the tables built from annotations (neighbours, collection priors) when a
+        curator's decision changed them, so the next query counts it (one small query)."""
+        version = self._decisions.version()
+        if version != self._decisions_seen:
+            self._decisions_seen = version
+            self._annotated.clear()
+            self._priors.clear()
+            self._prior_rows.clear()
+            if self._collection_priors:
+                self._prior_counts = {k: v for k, v in self._prior_counts.items() if k in self._given_priors}
 
     def kinds(self) -> Kinds:
         """The store's node kinds and schemes (read once)."""
@@ -333,24 +372,46 @@ class Retriever:
             self._matrices[scheme] = matrix
         return self._matrices[scheme]
 
-    def prior(self, scheme: str = "iconclass") -> np.ndarray | None:
+    def prior(self, scheme: str = "iconclass", exclude: frozenset[str] = frozenset()) -> np.ndarray | None:
         """Log-scaled usage counts aligned with the scheme's concepts (1 = the most used);
-        None without counts for that scheme."""
+        None without counts for that scheme. Counted in the loaded collections, they leave
+        out one use of each code of the artworks in ``exclude`` (an artwork's own codes do
+        not lift its own suggestions)."""
         if scheme not in self._prior_counts and self._collection_priors:
             self._prior_counts[scheme] = priors_from_store(self.store, self.scheme(scheme).concept_scheme)
         if not self._prior_counts.get(scheme):
             return None
-        if scheme not in self._priors:
-            tree = self.scheme_tree(scheme)
+        tree = self.scheme_tree(scheme)
+        if scheme not in self._prior_rows:
             row_of = {notation: row for row, notation in enumerate(tree.notations)}
             counts = np.zeros(len(tree.iris), dtype=np.float32)
             for notation, count in self._prior_counts[scheme].items():
                 row = row_of.get(notation)
                 if row is not None:
                     counts[row] += count
-            top = counts.max() if len(counts) else 0.0
-            self._priors[scheme] = np.log1p(counts) / math.log1p(top) if top > 0 else counts
-        return self._priors[scheme]
+            self._prior_rows[scheme] = counts
+        counts = self._prior_rows[scheme]
+        own = self._own_codes(scheme, exclude) if exclude and scheme not in self._given_priors else []
+        if own:
+            counts = counts.copy()
+            np.subtract.at(counts, own, 1.0)
+            counts = np.maximum(counts, 0.0)
+        elif scheme in self._priors:
+            return self._priors[scheme]
+        top = counts.max() if len(counts) else 0.0
+        scaled = np.log1p(counts) / math.log1p(top) if top > 0 else counts
+        if not own:
+            self._priors[scheme] = scaled
+        return scaled
+
+    def _own_codes(self, scheme: str, artworks: frozenset[str]) -> list[int]:
+        """Rows of the concepts the given artworks carry (one per artwork and concept)."""
+        if len(artworks) > 1000:
+            return []  # an evaluation's many records: its priors are handed in without them
+        tree = self.scheme_tree(scheme)
+        rows = self.store.select("SELECT DISTINCT ?a ?c WHERE { VALUES ?a { $artworks } ?a dcterms:subject ?c }",
+                                 {"artworks": iri_list(sorted(artworks))}).rows
+        return [tree.row[str(r["c"])] for r in rows if str(r["c"]) in tree.row]
 
     def query_vector(self, query: Query) -> np.ndarray:
         """One vector for the query: its parts encoded and fused with the configured weights."""
@@ -400,11 +461,16 @@ class Retriever:
             # Only artworks in the artwork index vote, so the query needs no type check (3x faster).
             rows = self.store.select("SELECT ?a ?c WHERE { ?c skos:inScheme $scheme . ?a dcterms:subject ?c }",
                                      {"scheme": self.scheme(scheme).concept_scheme}).rows
-            concepts_of: dict[str, set[int]] = {}  # a set: the same link may stand in two graphs
+            concepts_of: dict[str, dict[int, float]] = {}  # a dict: the same link may stand in two graphs
             for r in rows:
                 row = tree.row.get(str(r["c"]))
                 if row is not None:
-                    concepts_of.setdefault(str(r["a"]), set()).add(row)
+                    concepts_of.setdefault(str(r["a"]), {})[row] = 1.0
+            # A code a curator rejected for an artwork counts against it for similar artworks.
+            for decision in self._decisions.decisions(status="rejected"):
+                row = tree.row.get(str(decision.concept))
+                if row is not None:
+                    concepts_of.setdefault(str(decision.artwork), {})[row] = -1.0
             self._annotated[scheme] = _Annotations.build(self.index("artwork"), concepts_of)
         return self._annotated[scheme]
 
@@ -425,6 +491,7 @@ class Retriever:
         ``exclude`` do not vote as neighbours."""
         config = config or self.config.for_scheme(scheme)
         w = config.weights
+        self.refresh_decisions()
         tree = self.scheme_tree(scheme)
         words = self._keyword_search(query.words, scheme, config.keyword_candidates) if w["keyword"] else None
         vector = self.query_vector(query)
@@ -443,7 +510,7 @@ class Retriever:
             parts["branch"] = w["branch"] * tree.child_mean(sims)
         if w["parent"]:
             parts["parent"] = w["parent"] * tree.parent_score(sims)
-        prior = self.prior(scheme) if w["prior"] else None
+        prior = self.prior(scheme, exclude) if w["prior"] else None
         if prior is not None:
             parts["prior"] = w["prior"] * prior
         votes = self.neighbour_votes(vector, scheme, config.neighbour_count, exclude) if w["neighbours"] else None
@@ -498,6 +565,28 @@ class Retriever:
         """Codes for one artwork (Iconclass, or Tate subjects), best first."""
         return self.search_concepts(Query(title=title, description=description, image=image), k=k,
                                     config=config, labels=False, scheme=scheme)
+
+    def suggest_for(self, artwork: str, *, k: int = 10, scheme: str = "iconclass", include_rejected: bool = False,
+                    language: str | None = None) -> list[Hit]:
+        """Codes for an artwork in the store, from its title and description (its stored vector
+        when it has no text). It never votes for itself as a neighbour, and a code a curator
+        rejected for it is left out unless ``include_rejected``."""
+        iri = checked_iri(artwork)
+        rows = self.store.select("""SELECT ?t ?d WHERE {
+            OPTIONAL { $a schema:name ?t } OPTIONAL { $a schema:description ?d } }
+            ORDER BY DESC(lang(?t) = "en") LIMIT 1""", {"a": iri}).rows
+        title = rows[0].text("t", "") if rows else ""
+        description = rows[0].text("d", "") if rows else ""
+        if not (title or description) and not any(str(iri) in getattr(self.index(k), "_row", {})
+                                                  for k in ("artwork",)):
+            raise KgartError("nothing to suggest from: this artwork has no title, description or vector "
+                             "(add a code by hand)")
+        query = Query(title=title, description=description) if title or description else Query(iri=iri)
+        rejected = set() if include_rejected else {
+            str(d.concept) for d in self._decisions.decisions([iri], status="rejected")}
+        hits = self.search_concepts(query, k=k + len(rejected), scheme=scheme, language=language,
+                                    exclude=frozenset({str(iri)}))
+        return [h for h in hits if h.iri not in rejected][:k]
 
     # -- artworks and sentences --------------------------------------------------------
 
@@ -577,20 +666,23 @@ class _Annotations:
     rows: np.ndarray  # the annotated artworks' rows in the artwork index
     starts: np.ndarray  # concepts of the i-th: concepts[starts[i]:starts[i + 1]]
     concepts: np.ndarray
+    signs: np.ndarray  # +1 for a concept the artwork carries, -1 for one rejected for it
 
     @classmethod
-    def build(cls, index: Index, concepts_of: dict[str, set[int]]) -> _Annotations:
+    def build(cls, index: Index, concepts_of: dict[str, dict[int, float]]) -> _Annotations:
+        """``concepts_of``: artwork → concept row → +1 (it carries the concept) or -1 (rejected for it)."""
         row_of = {iri: i for i, iri in enumerate(index.iris)}
         iris = sorted(a for a in concepts_of if a in row_of)
         rows = np.array([row_of[a] for a in iris], dtype=np.int64)
         sizes = np.array([len(concepts_of[a]) for a in iris], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         concepts = np.array([c for a in iris for c in sorted(concepts_of[a])], dtype=np.int64)
+        signs = np.array([concepts_of[a][c] for a in iris for c in sorted(concepts_of[a])], dtype=np.float32)
         # A few annotated artworks among many: keep their vectors (cheap); most of them: score
         # the whole index and pick their rows (no copy of a large matrix).
         gathered = rows.size * 4 <= len(index.iris)
         matrix = np.ascontiguousarray(index.matrix[rows], dtype=np.float32) if gathered else index.matrix
-        return cls(matrix, gathered, {a: i for i, a in enumerate(iris)}, rows, starts, concepts)
+        return cls(matrix, gathered, {a: i for i, a in enumerate(iris)}, rows, starts, concepts, signs)
 
     def votes(self, vector: np.ndarray, k: int, n_concepts: int, exclude: frozenset[str]) -> np.ndarray:
         sims = np.asarray(self.matrix @ vector, dtype=np.float32)
@@ -604,9 +696,10 @@ class _Annotations:
             return out
         top = np.argpartition(-sims, k - 1)[:k]
         for i in top:
-            out[self.concepts[self.starts[i]:self.starts[i + 1]]] += max(float(sims[i]), 0.0)
+            part = slice(self.starts[i], self.starts[i + 1])
+            out[self.concepts[part]] += self.signs[part] * max(float(sims[i]), 0.0)
         best = out.max()
-        return out / best if best > 0 else out
+        return np.maximum(out / best, -1.0) if best > 0 else np.maximum(out, -1.0)
 
 
 def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:
