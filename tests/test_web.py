@@ -200,8 +200,9 @@ def test_api_errors_are_json(client: FlaskClient) -> None:
 
 def test_openapi_lists_every_api_route(app: Flask, client: FlaskClient) -> None:
     spec = client.get("/api/openapi.json").get_json()
-    routes = {str(r.rule).replace("<path:notation>", "{notation}") for r in app.url_map.iter_rules()
-              if str(r.rule).startswith("/api/") and r.endpoint != "api.openapi"}
+    routes = {str(r.rule).replace("<path:notation>", "{notation}").replace("<ident>", "{id}")
+              for r in app.url_map.iter_rules()
+              if str(r.rule).startswith(("/api/", "/annotations/")) and r.endpoint != "api.openapi"}
     assert routes == set(spec["paths"])
 
 

@@ -18,6 +18,7 @@ from kgart.settings import Config, load_config
 from kgart.sparql_extensions import KnnRequest, similarity_functions
 from kgart.store import Store
 from kgart.triplestore import TripleStore
+from kgart.users import Users, users_path
 
 
 @dataclass
@@ -90,13 +91,14 @@ class KgartServices:
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
                service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024,
                query_timeout: float = 30.0, max_result_bytes: int = 50 * 1024 * 1024,
-               cors_origins: list[str] | None = None) -> Flask:
+               cors_origins: list[str] | None = None, users: Users | None = None) -> Flask:
     """The kgart web app over a store (opened from ``config`` when not given).
 
     ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
-    ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser.
+    ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser;
+    ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`).
     """
-    from kgart.web import api, errors, ld, schemes, security, sparql, ui
+    from kgart.web import annotation_protocol, api, auth, errors, ld, review, schemes, security, sparql, ui
 
     config = config or load_config()
     if store is None:
@@ -116,6 +118,16 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(api.api_blueprint())
     app.register_blueprint(ui.ui_blueprint())
     app.register_blueprint(schemes.schemes_blueprint())
+    app.register_blueprint(annotation_protocol.annotations_blueprint())
+    app.register_blueprint(review.review_blueprint())
+    app.register_blueprint(auth.auth_blueprint())
+    if users is None:
+        if isinstance(store, Store):
+            where = str(store.location) if store.location is not None else None
+        else:
+            where = getattr(store, "base_url", None) or config.store_location
+        users = Users(users_path(where, config.users_file))
+    auth.init_app(app, users)
     errors.init_app(app)
     security.init_app(app)
     return app

@@ -160,11 +160,13 @@ def _param(name: str, description: str, required: bool = False, schema: dict[str
             "schema": schema or {"type": "string"}}
 
 
+_ANNO = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "kgart API", "version": "0.1.0",
-             "description": "Search, code suggestion, similar items and the Iconclass hierarchy."},
+             "description": "Search, code suggestion, similar items, the Iconclass hierarchy, and curators' "
+                            "annotations (W3C Web Annotation Protocol)."},
     "paths": {
         "/api/search": {"get": {"summary": "Search concepts, artworks or sentences", "parameters": [
             _param("q", "query text"), _param("target", "concept | artwork | sentence",
@@ -204,7 +206,45 @@ OPENAPI: dict[str, Any] = {
                                       "parameters": [_param("q", "the words typed so far", required=True),
                                                      _param("k", "number of results", schema={"type": "integer"})],
                                       "responses": {"200": {"description": "concepts"}}}},
+        "/annotations/": {
+            "get": {"summary": "The Web Annotation container (W3C Web Annotation Protocol), paged",
+                    "parameters": [_param("page", "one AnnotationPage (50 annotations) from 0",
+                                          schema={"type": "integer", "minimum": 0}),
+                                   _param("iris", "1: the page lists IRIs only", schema={"type": "string"}),
+                                   {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+                                    "description": 'return=representation;include="http://www.w3.org/ns/oa#'
+                                                   'PreferContainedIRIs" (or …ldp#PreferMinimalContainer)'}],
+                    "responses": {"200": {"description": "the container or a page",
+                                          "content": {_ANNO: {}, "text/turtle": {}}},
+                                  "304": {"description": "not modified"}, "404": _ERROR, "406": _ERROR}},
+            "post": {"summary": "Create an annotation (a curator's decision): 201 with Location and ETag",
+                     "security": [{"bearer": []}, {"session": []}],
+                     "parameters": [{"name": "Slug", "in": "header", "required": False,
+                                     "schema": {"type": "string"}, "description": "leads the new id"}],
+                     "requestBody": {"required": True, "content": {_ANNO: {"schema": {"type": "object"}},
+                                                                   "text/turtle": {"schema": {"type": "string"}}}},
+                     "responses": {"201": {"description": "created"}, "400": _ERROR, "401": _ERROR,
+                                   "403": _ERROR, "413": _ERROR, "415": _ERROR}}},
+        "/annotations/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {"summary": "One annotation, with its ETag",
+                    "responses": {"200": {"description": "the annotation", "content": {_ANNO: {}, "text/turtle": {}}},
+                                  "304": {"description": "not modified"}, "404": _ERROR, "406": _ERROR}},
+            "put": {"summary": "Replace an annotation (its creator, or an editor); If-Match must name the current ETag",
+                    "security": [{"bearer": []}, {"session": []}],
+                    "requestBody": {"required": True, "content": {_ANNO: {"schema": {"type": "object"}},
+                                                                  "text/turtle": {"schema": {"type": "string"}}}},
+                    "responses": {"200": {"description": "replaced"}, "400": _ERROR, "401": _ERROR, "403": _ERROR,
+                                  "404": _ERROR, "412": _ERROR}},
+            "delete": {"summary": "Delete an annotation (its creator, or an editor)",
+                       "security": [{"bearer": []}, {"session": []}],
+                       "responses": {"204": {"description": "deleted"}, "401": _ERROR, "403": _ERROR,
+                                     "404": _ERROR, "412": _ERROR}}},
     },
     "components": {"schemas": {"Error": {"type": "object", "properties": {
-        "error": {"type": "string"}, "status": {"type": "integer"}}}}},
+        "error": {"type": "string"}, "status": {"type": "integer"}}}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                       "description": "a token from kgart users add"},
+                            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                                        "description": "the login page's session; forms also send csrf_token"}}},
 }

@@ -10,6 +10,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from kgart.annotations import AnnotationError, AnnotationNotFound
 from kgart.errors import (
     ConfigError,
     DataSourceError,
@@ -21,13 +22,14 @@ from kgart.errors import (
 )
 
 log = logging.getLogger("kgart.web")
-STATUS = [(NotationError, 404), (InvalidTermError, 400), (DataSourceError, 400), (ConfigError, 500),
+STATUS = [(AnnotationNotFound, 404), (AnnotationError, 400), (NotationError, 404), (InvalidTermError, 400),
+          (DataSourceError, 400), (ConfigError, 500),
           (StoreError, 503)]
 
 
 def wants_json() -> bool:
     path = request.path
-    return path.startswith(("/api", "/sparql")) or path.endswith((".json", ".jsonld")) or \
+    return path.startswith(("/api", "/sparql", "/annotations")) or path.endswith((".json", ".jsonld")) or \
         request.accept_mimetypes.best == "application/json"
 
 
@@ -53,7 +55,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return error_response(error.code or 500, error.description or error.name)
+        response = error_response(error.code or 500, error.description or error.name)
+        for name, value in error.get_headers():
+            if name in ("WWW-Authenticate", "Allow", "Retry-After"):
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:  # the one catch-all: log it, say nothing inside
