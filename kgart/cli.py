@@ -43,10 +43,16 @@ class _Context:
         return load_config({**self.overrides, **more}, config_file=self.config_file)
 
     def store(self, config: Config, *, write: bool = False) -> Any:
+        """The store, opened once per command (RocksDB's lock is per process: a second
+        opening would find it locked)."""
         from kgart.stores import open_store
 
+        cached = getattr(self, "_store", None)
+        if cached is not None and not (write and getattr(cached, "read_only", False)):
+            return cached
         store = open_store(config, write=write)
-        # Released when the command ends, even on an error: RocksDB's lock is per process.
+        self._store = store
+        # Released when the command ends, even on an error.
         click.get_current_context().call_on_close(store.close)
         return store
 
@@ -459,15 +465,30 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
 @click.option("--scheme", default="iconclass", show_default=True, metavar="NAME|IRI",
               help="Suggest Iconclass codes, or the concepts of another scheme in the store: tate (Tate subject "
                    "ids as notations), or any SKOS scheme by name or IRI (kgart embed --kind NAME first).")
+@click.option("--propose", is_flag=True,
+              help="Store the top --k codes of each --input artwork as proposed annotations (the review queue); "
+                   "each line's id is the artwork's IRI or its identifier in the store.")
+@click.option("--creator", metavar="NAME", help="With --propose: the user the proposals are made as.")
 @pass_ctx
 @_friendly_errors
 def suggest(obj: _Context, title: str, description: str, image: str, input_file: str | None, k: int, fmt: str,
-            explain: bool, scheme: str) -> None:
+            explain: bool, scheme: str, propose: bool, creator: str | None) -> None:
     """Suggest Iconclass codes for one artwork, or for each line of --input.
 
     --format jsonl writes one line per artwork, in input order:
     {"id": …, "codes": [{"notation": …, "score": …}, …]}.
+    With --propose --creator NAME the codes are stored as proposed annotations instead,
+    for curators to accept or reject at /review/.
     """
+    if propose:
+        if not (input_file and creator):
+            raise click.UsageError("--propose needs --input and --creator")
+        from kgart.cli_review import propose as propose_codes
+
+        config = obj.config()
+        obj.store(config, write=True)
+        propose_codes(obj, _retriever(obj, config), _suggest_inputs(input_file), k, scheme, creator)
+        return
     retriever = _retriever(obj, obj.config())
     items = _suggest_inputs(input_file) if input_file else [("1", title, description, image)]
     for item_id, t, d, img in items:
@@ -742,6 +763,8 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
             services.reset()
     click.echo("Search is available.")
 
+
+from kgart import cli_review  # noqa: E402,F401  (its commands: users, annotations, eval review)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
