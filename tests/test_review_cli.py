@@ -58,6 +58,20 @@ def test_propose_export_import_round_trip(tmp_path: Path) -> None:
     assert "6 annotations imported" in run(runner, other, "annotations", "import", str(turtle)).output
     proposed = run(runner, other, "annotations", "export", "--status", "accepted", "--format", "ttl").stdout
     assert "Annotation" not in proposed  # none accepted yet
+    # Accept one proposal: `kgart search "" --target artwork --under CODE` shows the artwork at once.
+    from kgart.annotations import Annotations
+    from kgart.notation import notation_from_iri
+    from kgart.store import Store
+
+    with Store(other) as opened:
+        annotations = Annotations(opened)
+        decision = next(d for d in annotations.decisions(["https://w3id.org/kgart/artwork/rkd/198783"])
+                        if not (notation_from_iri(str(d.concept)) or "").startswith("73D82"))
+        annotations.set_status(decision.annotation, "accepted", IRI("https://w3id.org/kgart/users/ann"))
+    code = notation_from_iri(str(decision.concept))
+    found = run(runner, other, "search", "", "--target", "artwork", "--under", code).stdout
+    assert "198783" in found
+    assert "conforms" in run(runner, other, "validate", "annotations").stdout
 
 
 class FakeRetriever:
