@@ -164,6 +164,9 @@ def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str]
 @click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True,
               help="With --scheme tate: how many records (with subjects) to read.")
+@click.option("--sample", type=click.IntRange(1),
+              help="With --scheme tate: a seeded random sample of this many records (with a title and subjects) "
+                   "from the whole file, instead of the first --limit.")
 @click.option("--steps", default="0,25,50,100,200,400,800,1600", show_default=True,
               help="Numbers of records reviewed after which to score, comma-separated.")
 @click.option("--held-out", type=click.IntRange(1), default=200, show_default=True,
@@ -171,13 +174,17 @@ def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str]
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the review order.")
 @click.option("--reject-top", type=click.IntRange(0, 50), default=5, show_default=True,
               help="A reviewed record's wrong codes among this many top suggestions are rejected.")
+@click.option("--cold-start", is_flag=True,
+              help="No other catalogued record votes and priors are only the reviewed records' codes: a "
+                   "collection catalogued from nothing (default: the store's other records vote, as on a server).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw the curve to this PNG.")
 @click.option("--order", "order_path", type=click.Path(dir_okay=False),
               help="Write the seeded order and held-out ids (JSON) here, to score the same split again.")
 @pass_ctx
 @_friendly_errors
-def eval_review(obj: _Context, input_file: str, scheme: str, limit: int, steps: str, held_out: int, seed: int,
-                reject_top: int, plot_path: str | None, order_path: str | None) -> None:
+def eval_review(obj: _Context, input_file: str, scheme: str, limit: int, sample: int | None, steps: str,
+                held_out: int, seed: int, reject_top: int, cold_start: bool, plot_path: str | None,
+                order_path: str | None) -> None:
     """Simulate a cataloguer reviewing a coded collection: R@1, R@10 and MRR of the records not
     yet reviewed, after each number of records reviewed.
 
@@ -189,11 +196,18 @@ def eval_review(obj: _Context, input_file: str, scheme: str, limit: int, steps: 
     from kgart.evaluation import read_gold, read_tate_gold
     from kgart.kinds import Kinds
     from kgart.retrieval import load_priors, priors_from_store
-    from kgart.review_simulation import plot, records_of, simulate
+    from kgart.review_simulation import annotated_records, plot, records_of, simulate
 
     config = obj.config()
     store = obj.store(config)
-    gold = read_tate_gold(input_file, limit) if scheme == "tate" else read_gold(input_file)
+    if scheme == "tate":
+        gold = read_tate_gold(input_file, 10**7 if sample else limit)
+        if sample:
+            import random
+
+            gold = random.Random(seed).sample(gold, min(sample, len(gold)))
+    else:
+        gold = read_gold(input_file)
     if not gold:
         raise click.ClickException(f"no items with gold codes in {input_file}")
     records = records_of(store, gold)
@@ -208,9 +222,13 @@ def eval_review(obj: _Context, input_file: str, scheme: str, limit: int, steps: 
         raise click.BadParameter("numbers, comma-separated", param_hint="--steps") from None
     branch_of = (lambda code: code) if scheme == "tate" else (lambda code: code[:4])
     click.echo(f"{len(gold)} coded records, {len(records)} of them in the store; seed {seed}; "
-               f"{min(held_out, max(1, len(gold) // 3))} held out", err=True)
+               f"{min(held_out, max(1, len(gold) // 2))} held out", err=True)
+    background = None
+    if cold_start:
+        scheme_iri = Kinds.of(store).get(scheme, role="concept").concept_scheme
+        background = annotated_records(store, scheme_iri) - {str(a) for a in records.values()}
     results, order = simulate(retriever, gold, records, counts, scheme=scheme, steps=wanted, held_out=held_out,
-                              seed=seed, reject_top=reject_top, branch_of=branch_of,
+                              seed=seed, reject_top=reject_top, branch_of=branch_of, background=background,
                               progress=lambda line: click.echo(line, err=True))
     if not results:
         raise KgartError("no step fits: fewer records than the smallest --steps value")
@@ -219,11 +237,15 @@ def eval_review(obj: _Context, input_file: str, scheme: str, limit: int, steps: 
         s = step.scores
         click.echo(f"{step.reviewed:>9}{s.recall[1]:8.1f}{s.recall[5]:8.1f}{s.recall[10]:8.1f}{s.mrr:8.1f}"
                    f"{step.rejected:>10}")
-    click.echo(f"({results[0].scores.n} held-out records scored at every step; usage priors: "
-               f"{'Tate subjects in the store' if scheme == 'tate' else ', '.join(config.usage_count_files) or 'none'}"
-               ", less the codes of every record not yet reviewed)")
+    if background is not None:
+        click.echo(f"({results[0].scores.n} held-out records scored at every step; cold start: "
+                   f"{len(background)} other catalogued records never vote, priors are the reviewed records' codes)")
+    else:
+        source = "Tate subjects in the store" if scheme == "tate" else ", ".join(config.usage_count_files) or "none"
+        click.echo(f"({results[0].scores.n} held-out records scored at every step; usage priors: {source}, "
+                   "less the codes of every record not yet reviewed)")
     if order_path:
-        tail = min(held_out, max(1, len(order) // 3))
+        tail = min(held_out, max(1, len(order) // 2))
         Path(order_path).write_text(json.dumps({"seed": seed, "order": order, "held_out": order[-tail:]}, indent=1))
     if plot_path:
         plot({Path(input_file).name: results}, plot_path)

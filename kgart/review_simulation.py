@@ -2,9 +2,10 @@
 order; after every batch, the records not yet reviewed are scored again.
 
 Reviewing a record means what the review page does: its gold codes are accepted and
-the wrong codes among its top suggestions are rejected. Here the decisions are kept in
-memory (the store is only read) and handed to the retriever through the same interface
-as the store's annotations (:class:`kgart.annotations.Annotations`' ``version`` and
+the wrong codes among its top suggestions are rejected. A batch's rejections count from
+the end of the batch (the suggestions shown while reviewing it use the tables of its start).
+Here the decisions are kept in memory (the store is only read) and handed to the
+retriever through the same interface as the store's annotations (:class:`kgart.annotations.Annotations`' ``version`` and
 ``decisions``), so neighbours and priors change exactly as they do on the server.
 
 No leaks, by construction: a record not yet reviewed never votes as a neighbour (its
@@ -34,12 +35,20 @@ class ReviewedSoFar:
 
     def __init__(self) -> None:
         self._rejected: list[Decision] = []
+        self._pending: list[Decision] = []
         self._version = ""
 
     def reject(self, artwork: IRI, concepts: Sequence[str]) -> None:
         for concept in concepts:
-            self._rejected.append(Decision(IRI("urn:kgart:simulated"), artwork, IRI(concept), "rejected", None))
-        self._version = uuid.uuid4().hex
+            self._pending.append(Decision(IRI("urn:kgart:simulated"), artwork, IRI(concept), "rejected", None))
+
+    def publish(self) -> None:
+        """Make the batch's rejections count (the retriever then rebuilds its neighbour table:
+        once per batch, not once per record, which would cost a rebuild per record reviewed)."""
+        if self._pending:
+            self._rejected += self._pending
+            self._pending = []
+            self._version = uuid.uuid4().hex
 
     def version(self) -> str:
         return self._version
@@ -75,12 +84,17 @@ def simulate(retriever: Retriever, gold: Sequence[GoldItem], records: Mapping[st
              *, scheme: str = "iconclass", steps: Sequence[int] = DEFAULT_STEPS, held_out: int = 200,
              seed: int = 0, reject_top: int = 5, depth: int = 10,
              branch_of: Callable[[str], str] = lambda code: code[:4],
+             background: frozenset[str] | None = None,
              progress: Callable[[str], None] | None = None) -> tuple[list[Step], list[str]]:
     """Scores of the held-out tail after each number of records reviewed; and the order
-    (item ids), to store beside the figures."""
+    (item ids), to store beside the figures.
+
+    ``background``: a cold start. These stored records never vote either, and the usage
+    priors are only what the reviewed records used, as for a collection catalogued from
+    nothing (without it, every other catalogued record in the store votes, as on a server)."""
     order = list(gold)
     random.Random(seed).shuffle(order)
-    held_out = min(held_out, max(1, len(order) // 3))
+    held_out = min(held_out, max(1, len(order) // 2))
     scored, reviewable = order[-held_out:], order[:-held_out]
     steps = sorted({s for s in steps if s <= len(reviewable)})
     decisions = ReviewedSoFar()
@@ -98,15 +112,19 @@ def simulate(retriever: Retriever, gold: Sequence[GoldItem], records: Mapping[st
     for target in steps:
         while reviewed < target:
             item = reviewable[reviewed]
-            exclude = _unreviewed(order, reviewed, records)
+            exclude = _unreviewed(order, reviewed, records) | (background or frozenset())
             shown = suggest(item, exclude)
             wrong = [c for c in shown[:reject_top] if c not in item.codes]
             if item.id in records:
                 decisions.reject(records[item.id], [_concept_iri(retriever, scheme, c) for c in wrong])
             reviewed += 1
+        decisions.publish()
         # Priors: the codes of every record not yet reviewed are taken out (reviewed ones count).
-        retriever.use_priors(scheme, counts_without(counts, order[reviewed:]))
-        exclude = _unreviewed(order, reviewed, records)
+        if background is None:
+            retriever.use_priors(scheme, counts_without(counts, order[reviewed:]))
+        else:
+            retriever.use_priors(scheme, _counted(order[:reviewed]))
+        exclude = _unreviewed(order, reviewed, records) | (background or frozenset())
         ranked = [suggest(item, exclude) for item in scored]
         out.append(Step(reviewed, score(scored, ranked, (1, 5, 10), branch_of), len(decisions.decisions())))
         if progress is not None:
@@ -114,6 +132,21 @@ def simulate(retriever: Retriever, gold: Sequence[GoldItem], records: Mapping[st
             progress(f"after {reviewed:>5} reviewed: R@1 {s.recall[1]:5.1f}  R@10 {s.recall[10]:5.1f}  "
                      f"MRR {s.mrr:5.1f}")
     return out, [item.id for item in order]
+
+
+def _counted(items: Sequence[GoldItem]) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for item in items:
+        for code in item.codes:
+            counts[code] = counts.get(code, 0.0) + 1.0
+    return counts
+
+
+def annotated_records(store: TripleStore, scheme: IRI) -> frozenset[str]:
+    """Every stored record that carries a concept of the scheme (a cold start's background)."""
+    rows = store.select("SELECT DISTINCT ?a WHERE { ?c skos:inScheme $scheme . ?a dcterms:subject ?c }",
+                        {"scheme": scheme}).rows
+    return frozenset(str(r["a"]) for r in rows)
 
 
 def _unreviewed(order: Sequence[GoldItem], reviewed: int, records: Mapping[str, IRI]) -> frozenset[str]:
