@@ -191,3 +191,25 @@ def test_users_tokens_are_hashed_and_checked(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="user name"):
         users.add("../x")
     assert users.remove("ann") and again.by_token(token) is None
+
+
+def test_the_api_leaves_out_rejected_codes_for_a_stored_artwork(tmp_path: Path) -> None:
+    from kgart.web import create_app
+
+    from kgart.settings import load_config
+
+    store = build_store(tmp_path)
+    embed(store, kinds=["iconclass", "artwork"])
+    client = create_app(load_config({"store": str(tmp_path / "store")}, env={}), store=store,
+                        users=Users(None)).test_client()
+    def suggested() -> list[str]:
+        answer = client.get("/api/suggest", query_string={"iri": JEROME, "k": 5}).get_json()
+        return [c["notation"] for c in answer["codes"]]
+
+    top = suggested()[0]
+    Annotations(store).create(classification(JEROME, str(notation_iri(top)), status="rejected"), ANN)
+    assert top not in suggested()
+    asked = client.get("/api/suggest", query_string={"iri": JEROME, "k": 5, "include_rejected": "1"}).get_json()
+    assert top in [c["notation"] for c in asked["codes"]]
+    assert client.get("/api/suggest", query_string={"iri": "not an iri"}).status_code == 400
+    store.close()

@@ -12,6 +12,7 @@ from werkzeug.exceptions import BadRequest
 from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds
+from kgart.oxigraph_adapter import checked_iri
 from kgart.retrieval import Query, Retriever
 
 
@@ -81,9 +82,17 @@ def suggest() -> Response:
             scheme = _retriever().scheme(scheme).name
         except KgartError as e:
             raise BadRequest(str(e)) from e
-        if not (title or description or image):
-            raise BadRequest("give a title, a description or an image")
-        hits = _retriever().suggest(title, description, image, k=_int("k", 10), scheme=scheme)
+        artwork = values.get("iri", "").strip()
+        if artwork:
+            # A stored artwork: its own text, no vote for itself, codes rejected for it left out
+            # unless include_rejected.
+            hits = _retriever().suggest_for(checked_iri(artwork), k=_int("k", 10), scheme=scheme,
+                                            include_rejected=values.get("include_rejected", "").lower()
+                                            in ("1", "true", "yes"))
+        elif not (title or description or image):
+            raise BadRequest("give a title, a description, an image, or the iri of a stored artwork")
+        else:
+            hits = _retriever().suggest(title, description, image, k=_int("k", 10), scheme=scheme)
     finally:
         if image:
             import os
@@ -181,6 +190,9 @@ OPENAPI: dict[str, Any] = {
         "/api/suggest": {
             "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),
+                _param("iri", "a stored artwork instead of a title: its own text, codes rejected for it left out"),
+                _param("include_rejected", "with iri: keep codes a curator rejected for it",
+                       schema={"type": "boolean"}),
                 _param("scheme", "iconclass: Iconclass codes; tate: Tate subject ids; or any concept scheme "
                                  "the store holds, by name",
                        schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
