@@ -745,6 +745,8 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
     def progress(done: int, total: int) -> None:
         bar.total, bar.n = total, done
         bar.refresh()
+        if services is not None:
+            services.progress = (done, total)  # the pages' banner and the API's 503 say it
 
     if services is not None:
         services.embedding = True

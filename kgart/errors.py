@@ -45,6 +45,18 @@ class NotationError(KgartError, ValueError):
         super().__init__(f"invalid Iconclass notation {notation!r}{where}: {reason}")
 
 
+class NotReadyError(KgartError):
+    """Something the server is still preparing (vectors being computed): try again later."""
+
+    def __init__(self, message: str, done: int = 0, total: int = 0, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.done, self.total, self.retry_after = done, total, retry_after
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.done / self.total, 1) if self.total else 0.0
+
+
 class DataSourceError(KgartError):
     """Input data (a file, a record, a field) could not be read.
 

@@ -171,7 +171,7 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
     services.embedding = True  # as while kgart demo embeds in the background
     try:
         busy = client.get("/api/search", query_string={"q": "crown"})
-        assert busy.status_code == 400 and "still being computed" in busy.get_json()["error"]
+        assert busy.status_code == 503 and "still being computed" in busy.get_json()["error"]
         assert "still being computed" in client.get("/", query_string={"q": "crown"}).get_data(as_text=True)
     finally:
         services.embedding = False

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from kgart.errors import KgartError
+from kgart.errors import NotReadyError
 from kgart.iconclass import Iconclass
 from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
@@ -34,6 +34,7 @@ class KgartServices:
     _retriever: Retriever | None = None
     _iconclass: Iconclass | None = None
     embedding: bool = False  # set while a background job (kgart demo) computes the vectors
+    progress: tuple[int, int] = (0, 0)  # the job's items done and total
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
@@ -75,8 +76,9 @@ class KgartServices:
         """The retriever; while vectors are being computed, a clear refusal instead of
         results from a half-built index."""
         if self.embedding:
-            raise KgartError("the vectors are still being computed (kgart demo embeds in the background): "
-                             "search works when that ends")
+            done, total = self.progress
+            raise NotReadyError(f"the vectors are still being computed ({_percent(done, total)}; kgart demo embeds "
+                                "in the background): search works when that ends", done, total)
         if self._retriever is None:
             from kgart.embeddings.service import open_retriever
 
@@ -86,6 +88,10 @@ class KgartServices:
                                              usage_counts=self.config.usage_count_files)
             self._retriever.iconclass = self.iconclass  # share the tree index
         return self._retriever
+
+
+def _percent(done: int, total: int) -> str:
+    return f"{100.0 * done / total:.0f}% of {total:,} items" if total else "starting"
 
 
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
@@ -128,6 +134,16 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
             where = getattr(store, "base_url", None) or config.store_location
         users = Users(users_path(where, config.users_file))
     auth.init_app(app, users)
+
+    @app.context_processor
+    def readiness() -> dict[str, Any]:
+        """The banner every page shows while the vectors are computed."""
+        services = app.extensions["kgart"]
+        if not services.embedding:
+            return {"embedding": None}
+        done, total = services.progress
+        return {"embedding": {"done": done, "total": total,
+                              "percent": round(100.0 * done / total) if total else 0}}
     errors.init_app(app)
     security.init_app(app)
     return app

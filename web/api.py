@@ -13,7 +13,9 @@ from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds
 from kgart.oxigraph_adapter import checked_iri
-from kgart.retrieval import Query, Retriever
+from kgart.rdf import preferred_labels
+from kgart.retrieval import Hit, Query, Retriever
+from kgart.sparql_template import iri_list
 
 
 def api_blueprint() -> Blueprint:
@@ -78,8 +80,9 @@ def suggest() -> Response:
     scheme = values.get("scheme", "iconclass")
     explain = values.get("explain", "").lower() in ("1", "true", "yes")
     try:
+        retriever = _retriever()  # 503 while the vectors are computed
         try:
-            scheme = _retriever().scheme(scheme).name
+            scheme = retriever.scheme(scheme).name
         except KgartError as e:
             raise BadRequest(str(e)) from e
         artwork = values.get("iri", "").strip()
@@ -98,10 +101,25 @@ def suggest() -> Response:
             import os
 
             os.unlink(image)
-    return jsonify({"codes": [{"notation": h.notation, "score": round(h.score, 6),
+    _label(_retriever(), hits, scheme, language_param())
+    return jsonify({"codes": [{"notation": h.notation, "iri": h.iri, "label": h.label, "score": round(h.score, 6),
                                **({"components": {c: round(v, 6) for c, v in h.components.items()}}
                                   if explain else {})}
                               for h in hits]})
+
+
+def _label(retriever: Retriever, hits: list[Hit], scheme: str, language: str) -> None:
+    """Each code's label in ``language`` (else English, else any): a notation alone tells a person little."""
+    if scheme == "iconclass":
+        found = retriever.iconclass.labels([h.notation for h in hits if h.notation], language)
+        for h in hits:
+            h.label = found[h.notation].text if h.notation in found else None
+    elif hits:
+        rows = retriever.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
+                                      {"concepts": iri_list([h.iri for h in hits])}).rows
+        names = preferred_labels(((str(r["c"]), r.literal("l")) for r in rows), language)
+        for h in hits:
+            h.label = names.get(h.iri)
 
 
 def similar() -> Response:
@@ -170,6 +188,9 @@ def _param(name: str, description: str, required: bool = False, schema: dict[str
 
 
 _ANNO = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+_CODES = {"description": "codes: notation, iri, label in lang, score (components with explain)"}
+_NOT_READY = {"description": "the vectors are still being computed: Retry-After, and progress (done, total, percent)",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _ERROR = {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -186,7 +207,7 @@ OPENAPI: dict[str, Any] = {
                    schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
             _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
             _param("explain", "include each blend component", schema={"type": "boolean"})],
-            "responses": {"200": {"description": "results"}, "400": _ERROR}}},
+            "responses": {"200": {"description": "results"}, "400": _ERROR, "503": _NOT_READY}}},
         "/api/suggest": {
             "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),
@@ -197,18 +218,19 @@ OPENAPI: dict[str, Any] = {
                                  "the store holds, by name",
                        schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
                 _param("k", "number of codes", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                _param("lang", "language of the codes' labels"),
                 _param("explain", "include each blend component per code", schema={"type": "boolean"})],
-                "responses": {"200": {"description": "codes"}, "400": _ERROR}},
+                "responses": {"200": _CODES, "400": _ERROR, "503": _NOT_READY}},
             "post": {"summary": "Iconclass codes (or Tate subjects) for an artwork, with an image upload",
                      "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                          "title": {"type": "string"}, "description": {"type": "string"},
                          "scheme": {"type": "string", "enum": ["iconclass"]}, "explain": {"type": "boolean"},
                          "image": {"type": "string", "format": "binary"}}}}}},
-                     "responses": {"200": {"description": "codes"}, "400": _ERROR, "413": _ERROR}}},
+                     "responses": {"200": _CODES, "400": _ERROR, "413": _ERROR, "503": _NOT_READY}}},
         "/api/similar": {"get": {"summary": "Items like a stored one", "parameters": [
             _param("iri", "the node", required=True),
             _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000})],
-            "responses": {"200": {"description": "results"}, "400": _ERROR}}},
+            "responses": {"200": {"description": "results"}, "400": _ERROR, "503": _NOT_READY}}},
         "/api/hierarchy/{notation}": {"get": {"summary": "A concept, its ancestors and children", "parameters": [
             {"name": "notation", "in": "path", "required": True, "schema": {"type": "string"}},
             _param("lang", "label language"),

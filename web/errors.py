@@ -5,6 +5,7 @@ No stack trace ever reaches a client; unexpected errors are logged and answered 
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
@@ -17,6 +18,7 @@ from kgart.errors import (
     InvalidTermError,
     KgartError,
     NotationError,
+    NotReadyError,
     QueryError,
     StoreError,
 )
@@ -45,6 +47,13 @@ def error_response(status: int, message: str) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(KgartError)
     def kgart_error(error: KgartError) -> Response:
+        if isinstance(error, NotReadyError):
+            response = error_response(503, str(error))
+            response.headers["Retry-After"] = str(error.retry_after)
+            if response.is_json:
+                response.set_data(json.dumps({"error": str(error), "status": 503, "progress": {
+                    "done": error.done, "total": error.total, "percent": error.percent}}))
+            return response
         if isinstance(error, QueryError) and not isinstance(error, InvalidTermError):
             # kgart's own query failed (a client's /sparql query answers 400 in web/sparql.py): the
             # parser's message, with offsets, is for the log, not the client.
