@@ -1,6 +1,6 @@
 """The embedding job: reader → encoder → writer → index, with per-stage timings.
 
-Vectors are node properties, as DESIGN.md says, in one named graph per model
+Vectors are node properties (docs/architecture.md, "Embeddings"), in one named graph per model
 (``…/graph/embeddings/{model}``) so that reloading a source never mixes with
 them::
 

@@ -1,6 +1,6 @@
 """The artwork model every collection loader produces, and its triples.
 
-DESIGN.md's data model in one place: ``schema:VisualArtwork`` with titles per
+The data model of docs/architecture.md in one place: ``schema:VisualArtwork`` with titles per
 language, creators, dates, image, description, page URL, ``dcterms:subject``
 links and ``prov:wasDerivedFrom`` the source record. Loaders fill an
 :class:`Artwork`; :func:`artwork_triples` is the only code that turns one into RDF.
@@ -75,7 +75,7 @@ class Artwork:
 
 
 def artwork_triples(a: Artwork) -> Iterator[Triple]:
-    """The triples of one artwork (DESIGN.md's artwork model)."""
+    """The triples of one artwork (docs/architecture.md, "Artworks")."""
     s = a.iri
     yield (s, RDF.type, SCHEMA.VisualArtwork)
     yield (s, SCHEMA.identifier, Literal(a.identifier or a.record_id))

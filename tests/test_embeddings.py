@@ -72,7 +72,7 @@ def test_embed_job_vectors_as_node_properties(slice_dir: Path, minilm) -> None: 
     reports = embed(store, kinds=["iconclass"], batch_size=8, encoder=minilm)
     concepts = len(list(read_nodes(store, "iconclass")))
     assert reports[0].encoded == concepts == len(TEXTS["en"]) - 5  # key texts are not concepts
-    # every concept has a vector node property, shaped as DESIGN.md says
+    # every concept has a vector node property, shaped as docs/architecture.md says
     row = store.select("""SELECT ?e ?model ?mod ?dim ?v ?h WHERE { ic:73D kgart:embedding ?e .
         ?e a kgart:Embedding ; kgart:model ?model ; kgart:modality ?mod ; kgart:dimension ?dim ;
         kgart:vector ?v ; kgart:sourceHash ?h }""").rows[0]

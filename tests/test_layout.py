@@ -1,4 +1,4 @@
-"""The architecture as DESIGN.md draws it, checked: one-way imports, one pyoxigraph user,
+"""The architecture as docs/architecture.md draws it, checked: one-way imports, one pyoxigraph user,
 one namespace in site-packages, and Python's vocabulary terms declared in ontology/kgart.ttl."""
 
 from __future__ import annotations
