@@ -354,3 +354,15 @@ def test_any_resource_by_iri(client: FlaskClient) -> None:
     turtle = client.get("/resource", query_string={"iri": "http://iconclass.org/73D", "format": "ttl"})
     assert turtle.mimetype == "text/turtle" and b"Passion" in turtle.data
     assert client.get("/resource", query_string={"iri": "urn:nothing"}).status_code == 404
+
+
+def test_home_page_says_what_is_here(client: FlaskClient) -> None:
+    page = client.get("/").data.decode()
+    for part in ('id="collections"', ">rkd<", 'id="graphs"', ">iconclass<", 'id="top-level"', 'id="examples"',
+                 "/sparql", "/api/openapi.json", "ready."):
+        assert part in page, part
+    assert "Bible" in page and "(1 artwork)" in page  # 7 with the crown of thorns below it
+    example = page.split('id="examples"', 1)[1].split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    results = client.get(example)
+    assert results.status_code == 200 and b'class="card concept"' in results.data
+    assert b'id="results"' in client.get("/?q=crown").data  # a query on / is still a search

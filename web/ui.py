@@ -21,8 +21,44 @@ from kgart.triplestore import Row, TripleStore
 
 def ui_blueprint() -> Blueprint:
     bp = Blueprint("ui", __name__)
-    bp.add_url_rule("/", view_func=search_page, methods=["GET", "POST"])
+    bp.add_url_rule("/", view_func=home, methods=["GET", "POST"])
+    bp.add_url_rule("/search", view_func=search_page, methods=["GET", "POST"])
     return bp
+
+
+EXAMPLES = [("a ship in a storm", "concept"), ("the crown of thorns", "concept"), ("portrait of a woman", "artwork"),
+            ("landscape with a river", "artwork")]
+"""Queries the home page offers; they find something in the demo data (Iconclass and the Tate sample)."""
+
+
+def home() -> Response:
+    """What this server holds, with a way in: search, the tree's top level, SPARQL, the API.
+    With a query (the search form posts here too) it is the search page."""
+    if request.method == "POST" or any(k in request.args for k in ("q", "under", "target")):
+        return search_page()
+    from kgart.rdf import GRAPH_BASE, graph_name
+    from kgart.web.ld import artwork_counts
+
+    services = current_app.extensions["kgart"]
+    store = _store()
+    language = language_param()
+    graphs = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
+              if g.iri.startswith(GRAPH_BASE)]
+    collections = [{"name": graph_name(str(r["g"])), "artworks": r.int("n")} for r in store.select(
+        "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } GROUP BY ?g ORDER BY ?g")]
+    ic = services.iconclass
+    tops = [str(i) for i in range(10)]
+    labels = ic.labels(tops, language)
+    from kgart.notation import notation_iri
+
+    counts = artwork_counts(store, [notation_iri(n) for n in tops])
+    top = [{"notation": n, "label": labels[n].text, "artworks": counts.get(str(notation_iri(n)), 0)} for n in tops]
+    models = [g for g in graphs if g["name"].startswith("embeddings/")]
+    return Response(render_template(
+        "home.html", graphs=[g for g in graphs if not g["name"].startswith("embeddings/")], models=models,
+        collections=collections, languages=sorted(ic.languages), top=top, examples=EXAMPLES,
+        model=services.config.model, ready=bool(models) and not services.embedding, language=language),
+        mimetype="text/html")
 
 
 def _store() -> TripleStore:
