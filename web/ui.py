@@ -36,8 +36,9 @@ def home() -> Response:
     With a query (the search form posts here too) it is the search page."""
     if request.method == "POST" or any(k in request.args for k in ("q", "under", "target")):
         return search_page()
-    from kgart.rdf import GRAPH_BASE, graph_name
     from kgart.web.ld import artwork_counts
+
+    from kgart.rdf import GRAPH_BASE, graph_name
 
     services = current_app.extensions["kgart"]
     store = _store()
@@ -45,7 +46,8 @@ def home() -> Response:
     graphs = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
               if g.iri.startswith(GRAPH_BASE)]
     collections = [{"name": graph_name(str(r["g"])), "artworks": r.int("n")} for r in store.select(
-        "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } GROUP BY ?g ORDER BY ?g")]
+        "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } "
+        "GROUP BY ?g ORDER BY ?g")]
     ic = services.iconclass
     tops = [str(i) for i in range(10)]
     labels = ic.labels(tops, language)
