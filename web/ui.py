@@ -43,7 +43,7 @@ def home() -> Response:
     services = current_app.extensions["kgart"]
     store = _store()
     language = language_param()
-    graphs = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
+    graphs: list[dict[str, Any]] = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
               if g.iri.startswith(GRAPH_BASE)]
     collections = [{"name": graph_name(str(r["g"])), "artworks": r.int("n")} for r in store.select(
         "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } "
