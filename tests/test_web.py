@@ -366,3 +366,22 @@ def test_home_page_says_what_is_here(client: FlaskClient) -> None:
     results = client.get(example)
     assert results.status_code == 200 and b'class="card concept"' in results.data
     assert b'id="results"' in client.get("/?q=crown").data  # a query on / is still a search
+
+
+def test_concept_page_has_every_language_broader_similar_and_pages(client: FlaskClient) -> None:
+    page = client.get("/iconclass/11").data.decode()
+    labels = page.split('id="labels"', 1)[1].split("</table>", 1)[0]
+    assert "christliche Religion" in labels and "Christelijke religie" in labels and "Christian religion" in labels
+    assert ">1</span>" in page.split('id="broader"', 1)[1].split("</ul>", 1)[0]
+    assert 'id="similar-concepts"' in page
+    first = client.get("/iconclass/7").data.decode()
+    assert "The crown of thorns" in first.split('id="artworks"', 1)[1] and 'id="more-artworks"' not in first
+    assert client.get("/iconclass/7?page=1").status_code == 200
+    assert client.get("/iconclass/7?page=x").status_code == 400
+
+
+def test_artwork_cards_show_creator_date_collection_and_labelled_codes(client: FlaskClient) -> None:
+    page = client.get("/search", query_string={"q": "Jerome", "target": "artwork"}).data.decode()
+    card = page.split('class="card artwork"', 1)[1]
+    assert "rkd" in card and 'href="/iconclass/' in card and "St. Jerome as penitent in his study" in page
+    assert "Reymerswale" in page and "1530" in page

@@ -122,13 +122,25 @@ def iconclass_concept(notation: str) -> Response:
         related_rows = _store().select("SELECT ?r WHERE { $c skos:related ?r }", {"c": resolved.iri}).rows
         related = [n for n in (notation_from_iri(str(r["r"])) for r in related_rows) if n]
         related_labels = ic.labels(related, language)
-        below = artworks_below(_store(), resolved.iri)
+        page = _page_number()
+        below = artworks_below(_store(), resolved.iri, limit=ARTWORKS_PER_PAGE + 1,
+                               offset=page * ARTWORKS_PER_PAGE)
+        more = len(below) > ARTWORKS_PER_PAGE
+        broader = [n for n in (notation_from_iri(str(r["b"])) for r in _store().select(
+            "SELECT ?b WHERE { $c skos:broader ?b } ORDER BY ?b", {"c": resolved.iri}).rows) if n]
+        broader_labels = ic.labels(broader, language)
         return render_template("iconclass.html", top=False, resolved=resolved,
+                               all_labels=[(lg, ic.label(resolved.notation, lg).text) for lg in sorted(ic.languages)
+                                           if not ic.label(resolved.notation, lg).fallback],
+                               broader=[(n, broader_labels[n].text) for n in broader],
+                               similar=_similar_concepts(resolved.iri, language),
+                               page=page, more=more,
                                label=ic.label(resolved.notation, language),
                                path=[(n, path[n].text) for n in resolved.path],
                                children=[(n, children[n].text, counts.get(str(notation_iri(n)), 0))
                                          for n in resolved.children],
-                               artworks=below, related=[(n, related_labels[n].text) for n in related],
+                               artworks=below[:ARTWORKS_PER_PAGE],
+                               related=[(n, related_labels[n].text) for n in related],
                                keywords=([] if resolved.notation.is_compound
                                          else ic.keywords(resolved.canonical, language)),
                                language=language, languages=sorted(ic.languages),
@@ -146,12 +158,35 @@ def artwork_counts(store: TripleStore, concepts: list[IRI]) -> dict[str, int]:
     return {str(r["c"]): r.int("n") for r in rows}
 
 
-def artworks_below(store: TripleStore, concept: IRI, limit: int = 24) -> list[dict[str, str]]:
-    """Some artworks annotated with the concept or below it, with the code they carry."""
+ARTWORKS_PER_PAGE = 24
+
+
+def _page_number() -> int:
+    text = request.args.get("page", "0")
+    if not text.isdigit() or len(text) > 6:
+        raise BadRequest("page is a number from 0")
+    return int(text)
+
+
+def _similar_concepts(iri: IRI, language: str, k: int = 8) -> list[tuple[str, str, float]]:
+    """Concepts nearest this one by their vectors (none before kgart embed)."""
+    from kgart.errors import KgartError
+
+    try:
+        hits = current_app.extensions["kgart"].retriever().similar(str(iri), k=k, kind="iconclass")
+    except KgartError:
+        return []
+    notations = [h.notation for h in hits if h.notation]
+    labels = current_app.extensions["kgart"].iconclass.labels(notations, language)
+    return [(n, labels[n].text if n in labels else "", h.score) for h, n in zip(hits, notations, strict=False)]
+
+
+def artworks_below(store: TripleStore, concept: IRI, limit: int = 24, offset: int = 0) -> list[dict[str, str]]:
+    """Artworks annotated with the concept or below it, with the code they carry, a page at a time."""
     rows = store.select("""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {
         ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* $concept . OPTIONAL { ?s skos:notation ?code }
-        OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } } GROUP BY ?a LIMIT $limit""",
-                        {"concept": concept, "limit": limit}).rows
+        OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } } GROUP BY ?a ORDER BY ?a
+        LIMIT $limit OFFSET $offset""", {"concept": concept, "limit": limit, "offset": offset}).rows
     from kgart.web.ui import local_path
 
     return [{"path": local_path(str(r["a"])), "title": r.text("title", str(r["a"])),

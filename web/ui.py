@@ -94,7 +94,8 @@ def search_page() -> Response:
                             "parts": blend_bar(h.components, widest)} for h in hits]
             else:
                 hits = retriever.search_items(query, "artwork", k=24, under=under)
-                results = [dict(_artwork_card(h.iri), score=h.score, codes=h.codes) for h in hits]
+                described = card_details([h.iri for h in hits], language_param())
+                results = [dict(_artwork_card(h.iri), score=h.score, **described.get(h.iri, {})) for h in hits]
     except KgartError as e:
         message = str(e)
     finally:
@@ -137,6 +138,34 @@ def _artwork_card(iri: str) -> dict[str, Any]:
             "title": row.text("name", iri.rsplit("/", 1)[-1]), "image": image if safe_href(image) else ""}
 
 
+def card_details(iris: list[str], language: str) -> dict[str, dict[str, Any]]:
+    """What a result card shows besides the title: creator, date, collection, and codes with
+    their labels in ``language`` (each linking to its place in the tree), in two queries."""
+    from kgart.notation import notation_from_iri
+    from kgart.rdf import graph_name
+    from kgart.sparql_template import iri_list
+
+    if not iris:
+        return {}
+    store = _store()
+    rows = store.select("""SELECT ?a (SAMPLE(?cn) AS ?creator) (SAMPLE(?d) AS ?date) (SAMPLE(?g) AS ?graph) WHERE {
+        VALUES ?a { $artworks } OPTIONAL { ?a schema:creator/schema:name ?cn } OPTIONAL { ?a schema:dateCreated ?d }
+        OPTIONAL { GRAPH ?g { ?a a schema:VisualArtwork } } } GROUP BY ?a""", {"artworks": iri_list(iris)}).rows
+    out: dict[str, dict[str, Any]] = {str(r["a"]): {"creator": r.text("creator", ""), "date": r.text("date", ""),
+                                                    "collection": graph_name(r.text("graph", "")), "codes": []}
+                                      for r in rows}
+    codes = store.select("SELECT DISTINCT ?a ?c WHERE { VALUES ?a { $artworks } ?a dcterms:subject ?c } ORDER BY ?c",
+                         {"artworks": iri_list(iris)}).rows
+    notations = {str(r["c"]): notation_from_iri(str(r["c"])) for r in codes}
+    labels = current_app.extensions["kgart"].iconclass.labels([n for n in notations.values() if n], language)
+    for r in codes:
+        entry = out.setdefault(str(r["a"]), {"codes": []})
+        notation = notations[str(r["c"])]
+        if notation and len(entry["codes"]) < 6:
+            entry["codes"].append({"notation": notation, "label": labels[notation].text if notation in labels else ""})
+    return out
+
+
 def local_path(iri: str) -> str:
     """Where this server shows a node: its path for kgart's own IRIs, /resource?iri=… otherwise."""
     from urllib.parse import quote
@@ -169,5 +198,6 @@ def artwork_details(iri: str) -> dict[str, Any]:
                    for h in current_app.extensions["kgart"].retriever().similar(iri, k=8, kind="artwork")]
     except KgartError:
         pass  # no vector yet: the page says so
-    return dict(card, titles=titles, creators=creators, date=date[0].text("d") if date else "",
+    collection = card_details([iri], language).get(iri, {}).get("collection", "")
+    return dict(card, titles=titles, creators=creators, date=date[0].text("d") if date else "", collection=collection,
                 descriptions=descriptions, codes=codes, sentences=sentences, similar=similar)

@@ -48,16 +48,6 @@
     event.preventDefault();
   });
 
-  // The image, or the placeholder when it cannot be fetched.
-  var image = document.getElementById("artwork-image");
-  if (image) {
-    image.addEventListener("error", function () {
-      image.classList.add("hidden");
-      document.getElementById("image-placeholder").classList.remove("hidden");
-    });
-    if (image.complete && image.naturalWidth === 0) { image.dispatchEvent(new Event("error")); }
-  }
-
   // Codes by name: Iconclass labels that start with what is typed (GET /api/autocomplete).
   var input = document.getElementById("code");
   var options = document.getElementById("code-options");
