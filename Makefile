@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_STORE ?= var/store
 PYTEST_ARGS ?=
 
-.PHONY: install browser test demo bench lint clean
+.PHONY: install assets browser test demo bench lint clean
 
 # The virtual environment is rebuilt when the dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -13,7 +13,22 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed assets
+
+# Front-end assets from npm, pinned by web/assets/package-lock.json: YASGUI (MIT) for the SPARQL
+# page, copied to web/static/vendor/; axe-core (MPL-2.0) for the browser tests' accessibility
+# checks. Without npm the SPARQL page falls back to a plain form and the axe checks skip.
+ASSETS := web/static/vendor/yasgui/yasgui.min.js
+assets: $(ASSETS)
+
+$(ASSETS): web/assets/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the SPARQL page uses its plain form"; exit 0; }; \
+	  cd web/assets && npm ci --no-audit --no-fund --loglevel=error && cd ../.. && \
+	  mkdir -p web/static/vendor/yasgui && \
+	  cp web/assets/node_modules/@zazuko/yasgui/build/yasgui.min.js web/assets/node_modules/@zazuko/yasgui/build/yasgui.min.css \
+	     web/assets/node_modules/@zazuko/yasgui/LICENSE web/static/vendor/yasgui/ 2>/dev/null || \
+	  cp web/assets/node_modules/@zazuko/yasgui/build/yasgui.min.js web/assets/node_modules/@zazuko/yasgui/build/yasgui.min.css \
+	     web/static/vendor/yasgui/
 
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser:
@@ -43,4 +58,4 @@ lint: install
 	cd build/typecheck && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml kgart
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache web/static/vendor web/assets/node_modules

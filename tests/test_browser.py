@@ -38,6 +38,7 @@ def start_site(root: Path, model: str) -> tuple[str, object]:
     app = create_app(load_config({"store": str(root / "store"), "model": model}, env={}), store=store)
     port = free_port()
     server = create_server(app, host="127.0.0.1", port=port, threads=4)
+    server.kgart_app = app  # type: ignore[attr-defined]  # for tests that set the app's state
     threading.Thread(target=server.run, daemon=True).start()
     return f"http://127.0.0.1:{port}", server
 

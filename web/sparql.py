@@ -11,6 +11,7 @@ token is configured and sent as ``Authorization: Bearer …``.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -124,7 +125,13 @@ def _description() -> Response:
     settings = current_app.extensions["kgart"]
     media = choose(request.accept_mimetypes, ["text/html", *RDF_TYPES])
     if media == "text/html":
-        return Response(render_template("sparql.html", examples=EXAMPLES), mimetype="text/html")
+        from importlib import resources
+
+        from kgart.rdf import PREFIXES
+
+        editor = resources.files("kgart.web").joinpath("static/vendor/yasgui/yasgui.min.js").is_file()
+        return Response(render_template("sparql.html", examples=EXAMPLES, prefixes=json.dumps(PREFIXES),
+                                        editor=editor), mimetype="text/html")
     endpoint = request.base_url
     turtle = SERVICE_DESCRIPTION.format(endpoint=endpoint,
                                         update=", sd:SPARQL11Update" if settings.update_token else "")
