@@ -76,9 +76,15 @@ def test_sparql_editor_runs_a_query_and_links_iris(site, browser) -> None:  # no
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(site[0] + "/sparql")
     page.wait_for_selector(".yasqe .CodeMirror")
-    page.evaluate("() => { window.kgartYasgui.getTab().setQuery("
-                  "'PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\\n"
-                  "SELECT ?c WHERE { ?c skos:notation \"73D82\" }'); }")
+    page.click(".yasqe .CodeMirror")
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type("PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n")
+    page.keyboard.type('SELECT ?c WHERE { ?c skos:notation "73D82"')
+    typed = page.evaluate("() => window.kgartYasgui.getTab().getQuery()")
+    if not typed.rstrip().endswith("}"):
+        page.keyboard.type(" }")  # the editor may close the brace itself
+    assert "73D82" in page.evaluate("() => window.kgartYasgui.getTab().getQuery()")
     page.click(".yasqe .yasqe_queryButton")
     link = page.wait_for_selector(".yasr a[href^='/iconclass/']")
     SHOTS.mkdir(exist_ok=True)
