@@ -654,13 +654,26 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 @click.option("--max-result-mb", type=float, default=50.0, show_default=True, help="Largest SPARQL result served.")
 @click.option("--cors-origin", multiple=True, metavar="ORIGIN",
               help="Origin allowed to call /api and /sparql from a browser (e.g. https://example.org); repeatable.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One JSON line per request on standard error (method, route, path, status, ms, bytes).")
 @pass_ctx
 @_friendly_errors
 def serve(obj: _Context, host: str, port: int, threads: int, update_token: str | None,
           allow_service: tuple[str, ...], query_timeout: float, max_result_mb: float,
-          cors_origin: tuple[str, ...]) -> None:
-    """Serve SPARQL, linked data, the JSON API and the HTML pages (waitress)."""
+          cors_origin: tuple[str, ...], access_log: bool) -> None:
+    """Serve SPARQL, linked data, the JSON API and the HTML pages (waitress); /healthz, /readyz
+    and /metrics (Prometheus) for operators."""
+    import logging
+
     import waitress
+
+    if access_log:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log = logging.getLogger("kgart.access")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
 
     from kgart.web import create_app
 

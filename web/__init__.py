@@ -104,7 +104,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser;
     ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`).
     """
-    from kgart.web import annotation_protocol, api, auth, errors, ld, review, schemes, security, sparql, ui
+    from kgart.web import annotation_protocol, api, auth, errors, ld, operations, review, schemes, security, sparql, ui
 
     config = config or load_config()
     if store is None:
@@ -127,6 +127,8 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(annotation_protocol.annotations_blueprint())
     app.register_blueprint(review.review_blueprint())
     app.register_blueprint(auth.auth_blueprint())
+    app.register_blueprint(operations.operations_blueprint())
+    operations.init_app(app)
     if users is None:
         if isinstance(store, Store):
             where = str(store.location) if store.location is not None else None

@@ -92,6 +92,9 @@ def _bounded(run: Callable[[], tuple[str, bytes]], timeout: float) -> tuple[str,
     try:
         return future.result(timeout=timeout)
     except FutureTimeout as e:
+        from kgart.web.operations import metrics_of
+
+        metrics_of(current_app).query_timeouts.inc()  # type: ignore[arg-type]
         raise ServiceUnavailable(f"the query did not finish within {timeout:g} s (query timeout)") from e
 
 
