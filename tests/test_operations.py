@@ -54,3 +54,32 @@ def test_health_readiness_and_metrics(tmp_path: Path, caplog: pytest.LogCaptureF
     assert 'kgart_request_seconds_bucket{le="0.005",route="/readyz"}' in text
     assert "kgart_embedding_progress_ratio 1.0" in text and 'kgart_vectors{graph="embeddings/' in text
     store.close()
+
+
+def test_the_lazy_start_up_happens_once_for_requests_arriving_together(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    import kgart.embeddings.service as service
+
+    store = Store()
+    load_iconclass(store, data_dir=write_iconclass_slice(tmp_path / "ic"))
+    embed(store, kinds=["iconclass"])
+    app = create_app(load_config({"store": ":memory:"}, env={}), store=store, users=Users(None))
+    services = app.extensions["kgart"]
+    real, calls = service.open_retriever, []
+
+    def slow_open(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "open_retriever", slow_open)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(services.retriever())) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 6 and all(r is got[0] for r in got)

@@ -6,6 +6,7 @@ once per process by :class:`KgartServices` and opened lazily, nothing at import 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,11 +62,15 @@ class KgartServices:
 
         return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
 
+    _starting: threading.Lock = field(default_factory=threading.Lock)
+
     @property
     def iconclass(self) -> Iconclass:
         """One resolver per process: it indexes the whole tree once."""
         if self._iconclass is None:
-            self._iconclass = Iconclass(self.store)
+            with self._starting:
+                if self._iconclass is None:
+                    self._iconclass = Iconclass(self.store)
         return self._iconclass
 
     def reset(self) -> None:
@@ -80,13 +85,19 @@ class KgartServices:
             raise NotReadyError(f"the vectors are still being computed ({_percent(done, total)}; kgart demo embeds "
                                 "in the background): search works when that ends", done, total)
         if self._retriever is None:
-            from kgart.embeddings.service import open_retriever
+            iconclass = self.iconclass
+            # Many first requests at once build it once: the others wait for it (the lazy start-up
+            # loads the encoder and indexes, seconds and most of a gigabyte).
+            with self._starting:
+                if self._retriever is None:
+                    from kgart.embeddings.service import open_retriever
 
-            self._retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
-                                             backend=self.config.index_backend,
-                                             blend_config=self.config.blend_config,
-                                             usage_counts=self.config.usage_count_files)
-            self._retriever.iconclass = self.iconclass  # share the tree index
+                    retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
+                                               backend=self.config.index_backend,
+                                               blend_config=self.config.blend_config,
+                                               usage_counts=self.config.usage_count_files)
+                    retriever.iconclass = iconclass  # share the tree index
+                    self._retriever = retriever
         return self._retriever
 
 
