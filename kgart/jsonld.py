@@ -76,11 +76,15 @@ def to_triples(document: Any, where: str = "body") -> list[Triple]:
 
 def framed(triples: list[Triple], frame: dict[str, Any]) -> dict[str, Any]:
     """Triples as one JSON-LD tree shaped by ``frame`` (its ``@context`` compacts the result)."""
-    nquads = serialize_ntriples(triples).decode("utf-8")
-    expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": False})
-    result: dict[str, Any] = jsonld.frame(expanded, frame, {"documentLoader": document_loader, "omitGraph": True,
-                                                             "embed": "@once"})
+    options = {"documentLoader": document_loader, "omitGraph": True, "embed": "@once"}
+    result: dict[str, Any] = jsonld.frame(_expanded(triples), frame, options)
     return result
+
+
+def _expanded(triples: list[Triple]) -> Any:
+    """Triples as expanded JSON-LD, through N-Quads (values kept as strings, as RDF has them)."""
+    return jsonld.from_rdf(serialize_ntriples(triples).decode("utf-8"),
+                           {"format": "application/n-quads", "useNativeTypes": False})
 
 
 def _reason(error: jsonld.JsonLdError) -> str:
@@ -96,8 +100,6 @@ def _reason(error: jsonld.JsonLdError) -> str:
 def compacted(triples: list[Triple], context: Any) -> dict[str, Any]:
     """Triples as one flat JSON-LD document (``@graph``), compacted with ``context``: every
     triple kept, for exports that must read back as the same graph."""
-    nquads = serialize_ntriples(triples).decode("utf-8")
-    expanded = jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": False})
-    result: dict[str, Any] = jsonld.compact(expanded, {"@context": context}, {"documentLoader": document_loader,
-                                                                              "graph": True})
+    options = {"documentLoader": document_loader, "graph": True}
+    result: dict[str, Any] = jsonld.compact(_expanded(triples), {"@context": context}, options)
     return result

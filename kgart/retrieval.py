@@ -548,17 +548,23 @@ class Retriever:
             order = candidates[np.argsort(-values, kind="stable")]
         hits = [Hit(tree.iris[r], float(total[r]), tree.notations[r],
                     components={name: float(values[r]) for name, values in parts.items()}) for r in order]
-        if labels and scheme == "iconclass":
-            found = self.iconclass.labels([h.notation for h in hits if h.notation], language or self.language)
+        if labels:
+            self.label_hits(hits, scheme, language or self.language)
+        return hits
+
+    def label_hits(self, hits: Sequence[Hit], scheme: str, language: str) -> None:
+        """Give each concept hit its label in ``language`` (else English, else any): Iconclass's
+        composed labels, another scheme's skos:prefLabel."""
+        if scheme == "iconclass":
+            found = self.iconclass.labels([h.notation for h in hits if h.notation], language)
             for h in hits:
                 h.label = found[h.notation].text if h.notation in found else None
-        elif labels and hits:
+        elif hits:
             rows = self.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
                                      {"concepts": iri_list([h.iri for h in hits])}).rows
-            names = preferred_labels(((str(r["c"]), r.literal("l")) for r in rows), language or self.language)
+            names = preferred_labels(((str(r["c"]), r.literal("l")) for r in rows), language)
             for h in hits:
                 h.label = names.get(h.iri)
-        return hits
 
     def suggest(self, title: str = "", description: str = "", image: str = "", *, k: int = 10,
                 config: BlendConfig | None = None, scheme: str = "iconclass") -> list[Hit]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from kgart.annotations import Annotations
 from kgart.errors import NotReadyError
 from kgart.iconclass import Iconclass
 from kgart.retrieval import Retriever
@@ -73,17 +74,29 @@ class KgartServices:
                     self._iconclass = Iconclass(self.store)
         return self._iconclass
 
+    def annotations(self) -> Annotations:
+        """The store's annotations, sharing this process's Iconclass resolver."""
+        return Annotations(self.store, self.iconclass)
+
     def reset(self) -> None:
         """Forget the retriever, so that new vectors (a finished embedding job) are used."""
         self._retriever = None
 
+    def not_ready(self) -> NotReadyError | None:
+        """While a background job computes the vectors: what to answer, with its progress."""
+        if not self.embedding:
+            return None
+        done, total = self.progress
+        share = f"{100.0 * done / total:.0f}% of {total:,} items" if total else "starting"
+        return NotReadyError(f"the vectors are still being computed ({share}; kgart demo embeds in the background): "
+                             "search works when that ends", done, total)
+
     def retriever(self) -> Retriever:
         """The retriever; while vectors are being computed, a clear refusal instead of
         results from a half-built index."""
-        if self.embedding:
-            done, total = self.progress
-            raise NotReadyError(f"the vectors are still being computed ({_percent(done, total)}; kgart demo embeds "
-                                "in the background): search works when that ends", done, total)
+        not_ready = self.not_ready()
+        if not_ready is not None:
+            raise not_ready
         if self._retriever is None:
             iconclass = self.iconclass
             # Many first requests at once build it once: the others wait for it (the lazy start-up
@@ -99,10 +112,6 @@ class KgartServices:
                     retriever.iconclass = iconclass  # share the tree index
                     self._retriever = retriever
         return self._retriever
-
-
-def _percent(done: int, total: int) -> str:
-    return f"{100.0 * done / total:.0f}% of {total:,} items" if total else "starting"
 
 
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
@@ -144,19 +153,18 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
         if isinstance(store, Store):
             where = str(store.location) if store.location is not None else None
         else:
-            where = getattr(store, "base_url", None) or config.store_location
+            where = config.store_location
         users = Users(users_path(where, config.users_file))
     auth.init_app(app, users)
 
     @app.context_processor
     def readiness() -> dict[str, Any]:
         """The banner every page shows while the vectors are computed."""
-        services = app.extensions["kgart"]
-        if not services.embedding:
+        not_ready = app.extensions["kgart"].not_ready()
+        if not_ready is None:
             return {"embedding": None}
-        done, total = services.progress
-        return {"embedding": {"done": done, "total": total,
-                              "percent": round(100.0 * done / total) if total else 0}}
+        done, total = not_ready.done, not_ready.total
+        return {"embedding": {"done": done, "total": total, "percent": round(100.0 * done / total) if total else 0}}
     errors.init_app(app)
     security.init_app(app)
     return app

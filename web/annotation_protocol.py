@@ -63,11 +63,6 @@ def annotations_blueprint() -> Blueprint:
     return bp
 
 
-def _annotations() -> Annotations:
-    services = current_app.extensions["kgart"]
-    return Annotations(services.store, services.iconclass)
-
-
 def _container_url() -> str:
     return request.url_root + "annotations/"
 
@@ -79,7 +74,7 @@ def container() -> Response:
         return _headers(Response(status=204), CONTAINER_ALLOW, container=True)
     if request.method == "POST":
         return create()
-    annotations = _annotations()
+    annotations = current_app.extensions["kgart"].annotations()
     media = _media()
     total = annotations.count()
     last = max((total - 1) // PAGE_SIZE, 0)
@@ -181,7 +176,7 @@ def one(ident: str) -> Response:
     if request.method == "OPTIONS":
         return _headers(Response(status=204), ANNOTATION_ALLOW)
     iri = annotation_iri(ident)
-    annotations = _annotations()
+    annotations = current_app.extensions["kgart"].annotations()
     if request.method == "GET":
         triples = annotations.get(iri)
         tag = etag(triples)
@@ -218,7 +213,7 @@ def one(ident: str) -> Response:
 def create() -> Response:
     user = require_writer()
     triples = _body_triples(None)
-    annotations = _annotations()
+    annotations = current_app.extensions["kgart"].annotations()
     iri = annotations.create(triples, user.iri, slug=request.headers.get("Slug"))
     stored = annotations.get(iri)
     response = _respond(_framed(stored, iri), stored, _media())

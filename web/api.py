@@ -13,9 +13,7 @@ from kgart.errors import KgartError
 from kgart.iconclass import Iconclass
 from kgart.kinds import Kinds
 from kgart.oxigraph_adapter import checked_iri
-from kgart.rdf import preferred_labels
-from kgart.retrieval import Hit, Query, Retriever
-from kgart.sparql_template import iri_list
+from kgart.retrieval import Query, Retriever
 
 
 def api_blueprint() -> Blueprint:
@@ -66,6 +64,7 @@ def search() -> Response:
 
 def suggest() -> Response:
     values = request.form if request.method == "POST" else request.args
+    language = language_param()  # checked before an upload is written to disk
     title, description = text_param("title", values.get("title", "")), text_param("description",
                                                                                      values.get("description", ""))
     image = ""
@@ -89,37 +88,23 @@ def suggest() -> Response:
         if artwork:
             # A stored artwork: its own text, no vote for itself, codes rejected for it left out
             # unless include_rejected.
-            hits = _retriever().suggest_for(checked_iri(artwork), k=_int("k", 10), scheme=scheme,
-                                            include_rejected=values.get("include_rejected", "").lower()
-                                            in ("1", "true", "yes"))
+            hits = retriever.suggest_for(checked_iri(artwork), k=_int("k", 10), scheme=scheme,
+                                         include_rejected=values.get("include_rejected", "").lower()
+                                         in ("1", "true", "yes"), language=language)
         elif not (title or description or image):
             raise BadRequest("give a title, a description, an image, or the iri of a stored artwork")
         else:
-            hits = _retriever().suggest(title, description, image, k=_int("k", 10), scheme=scheme)
+            hits = retriever.suggest(title, description, image, k=_int("k", 10), scheme=scheme)
+            retriever.label_hits(hits, scheme, language)
     finally:
         if image:
             import os
 
             os.unlink(image)
-    _label(_retriever(), hits, scheme, language_param())
     return jsonify({"codes": [{"notation": h.notation, "iri": h.iri, "label": h.label, "score": round(h.score, 6),
                                **({"components": {c: round(v, 6) for c, v in h.components.items()}}
                                   if explain else {})}
                               for h in hits]})
-
-
-def _label(retriever: Retriever, hits: list[Hit], scheme: str, language: str) -> None:
-    """Each code's label in ``language`` (else English, else any): a notation alone tells a person little."""
-    if scheme == "iconclass":
-        found = retriever.iconclass.labels([h.notation for h in hits if h.notation], language)
-        for h in hits:
-            h.label = found[h.notation].text if h.notation in found else None
-    elif hits:
-        rows = retriever.store.select("SELECT ?c ?l WHERE { VALUES ?c { $concepts } ?c skos:prefLabel ?l }",
-                                      {"concepts": iri_list([h.iri for h in hits])}).rows
-        names = preferred_labels(((str(r["c"]), r.literal("l")) for r in rows), language)
-        for h in hits:
-            h.label = names.get(h.iri)
 
 
 def similar() -> Response:

@@ -100,13 +100,13 @@ def readyz() -> Response | tuple[Response, int]:
     except Exception as e:  # noqa: BLE001 - any failure of the store means not ready, and says why
         state["store"] = f"unavailable: {type(e).__name__}"
         return jsonify({"status": "not ready", **state}), 503
-    if services.embedding:
-        done, total = services.progress
-        state["vectors"] = {"status": "being computed", "done": done, "total": total,
-                            "percent": round(100.0 * done / total, 1) if total else 0.0}
+    not_ready = services.not_ready()
+    if not_ready is not None:
+        state["vectors"] = {"status": "being computed", "done": not_ready.done, "total": not_ready.total,
+                            "percent": not_ready.percent}
         response = jsonify({"status": "not ready", **state})
         response.status_code = 503
-        response.headers["Retry-After"] = "30"
+        response.headers["Retry-After"] = str(not_ready.retry_after)
         return response
     graphs = _vector_graphs()
     if not graphs:
@@ -117,9 +117,8 @@ def readyz() -> Response | tuple[Response, int]:
 def metrics_page() -> Response:
     """The Prometheus exposition of this app's metrics."""
     metrics = metrics_of(current_app)  # type: ignore[arg-type]
-    services = current_app.extensions["kgart"]
-    done, total = services.progress
-    metrics.embedding.set((done / total if total else 0.0) if services.embedding else 1.0)
+    not_ready = current_app.extensions["kgart"].not_ready()
+    metrics.embedding.set(1.0 if not_ready is None else not_ready.done / not_ready.total if not_ready.total else 0.0)
     for graph, triples in _vector_graphs().items():
         metrics.vectors.labels(graph).set(triples)
     return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)

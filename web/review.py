@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from kgart.web.auth import require_writer, session_user
 from kgart.web.params import language_param
-from kgart.web.ui import _artwork_card, blend_bar, local_path
+from kgart.web.ui import _artwork_card, blend_bar, collection_sizes, local_path
 from werkzeug.exceptions import BadRequest, NotFound
 
-from kgart.annotations import STATUSES, Annotations, Decision, Suggestion, classification
+from kgart.annotations import STATUSES, Decision, Suggestion, classification
 from kgart.errors import KgartError, NotationError
 from kgart.notation import notation_from_iri
 from kgart.oxigraph_adapter import checked_iri
@@ -43,23 +43,13 @@ def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
 
 
-def _annotations() -> Annotations:
-    services = current_app.extensions["kgart"]
-    return Annotations(services.store, services.iconclass)
-
-
 def collections() -> Response:
     """The collections with their artworks, and how many have no accepted code yet."""
-    rows = _store().select("""SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } }
-        GROUP BY ?g ORDER BY ?g""").rows
-    graphs = []
-    for r in rows:
-        graph = r.iri("g")
-        if not str(graph).startswith(GRAPH_BASE) or graph == ANNOTATIONS_GRAPH:
-            continue
-        todo = _store().select("SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { $where }",
-                               {"where": Pattern(_IN_GRAPH_UNREVIEWED, {"g": graph, "ann": ANNOTATIONS_GRAPH})}).rows
-        graphs.append({"name": graph_name(graph), "artworks": r.int("n"), "todo": todo[0].int("n") if todo else 0})
+    todo = {r.iri("g"): r.int("n") for r in _store().select(
+        "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } " + _UNREVIEWED
+        + " } GROUP BY ?g", {"ann": ANNOTATIONS_GRAPH}).rows}
+    graphs = [{"name": graph_name(graph), "artworks": n, "todo": todo.get(graph, 0)}
+              for graph, n in collection_sizes(_store()).items() if graph != ANNOTATIONS_GRAPH]
     return Response(render_template("review_collections.html", graphs=graphs), mimetype="text/html")
 
 
@@ -84,11 +74,14 @@ class Queue:
             except NotationError as e:
                 raise BadRequest(str(e)) from None
 
-    def _where(self) -> Pattern:
-        """Which artworks the queue holds, as a graph pattern binding ?a."""
+    def _where(self, reviewed_too: bool = False) -> Pattern:
+        """Which artworks the queue holds, as a graph pattern binding ?a (``reviewed_too``: the
+        collection's, accepted codes or not)."""
         if self.concept is not None:
             return Pattern("GRAPH $g { ?a a schema:VisualArtwork } ?a dcterms:subject ?s . ?s skos:broader* $c",
                            {"g": self.graph, "c": self.concept})
+        if reviewed_too:
+            return Pattern("GRAPH $g { ?a a schema:VisualArtwork }", {"g": self.graph})
         return Pattern(_IN_GRAPH_UNREVIEWED, {"g": self.graph, "ann": ANNOTATIONS_GRAPH})
 
     def artworks(self, limit: int = 200) -> list[IRI]:
@@ -104,11 +97,8 @@ class Queue:
 
     def before(self, iri: str) -> IRI | None:
         """The artwork before ``iri`` in the collection (reviewed or not, so one can go back)."""
-        pattern = (Pattern("GRAPH $g { ?a a schema:VisualArtwork } ?a dcterms:subject ?s . ?s skos:broader* $c",
-                           {"g": self.graph, "c": self.concept}) if self.concept is not None
-                   else Pattern("GRAPH $g { ?a a schema:VisualArtwork }", {"g": self.graph}))
-        rows = _store().select("SELECT DISTINCT ?a WHERE { $where FILTER(STR(?a) < STR($cur)) } "
-                               "ORDER BY DESC(?a) LIMIT 1", {"where": pattern, "cur": checked_iri(iri)}).rows
+        rows = _store().select("SELECT DISTINCT ?a WHERE { $where FILTER(STR(?a) < STR($cur)) } ORDER BY DESC(?a) "
+                               "LIMIT 1", {"where": self._where(reviewed_too=True), "cur": checked_iri(iri)}).rows
         return rows[0].iri("a") if rows else None
 
     def link(self, artwork: str, **extra: str) -> str:
@@ -148,7 +138,7 @@ def item() -> Response:
     catalogue = [notation_from_iri(str(r["c"])) or str(r["c"]) for r in store.select(
         "SELECT DISTINCT ?c WHERE { GRAPH ?h { $a dcterms:subject ?c } FILTER(?h != $ann) } ORDER BY ?c",
         {**about, "ann": ANNOTATIONS_GRAPH})]
-    decisions = _annotations().decisions([iri])
+    decisions = current_app.extensions["kgart"].annotations().decisions([iri])
     me = session_user()
     mine = {str(d.concept): d.status for d in decisions if me is not None and d.creator == me.iri}
     suggestions: list[dict[str, Any]] = []
@@ -157,18 +147,17 @@ def item() -> Response:
         # Codes already rejected stay in the list, marked, so that a decision can be seen and undone.
         hits = services.retriever().suggest_for(iri, k=SUGGESTIONS, language=language, include_rejected=True)
         widest = max((sum(max(v, 0.0) for v in h.components.values()) for h in hits), default=0.0)
-        labels = ic.labels([h.notation for h in hits if h.notation], language)
         for rank, h in enumerate(hits, 1):
             path = _path(ic, h.notation or "", language)
             suggestions.append({"rank": rank, "iri": h.iri, "notation": h.notation, "score": h.score,
-                                "label": labels[h.notation].text if h.notation in labels else "",
+                                "label": h.label or "",
                                 "path": path, "parts": blend_bar(h.components, widest),
                                 "components": json.dumps({k: round(v, 6) for k, v in h.components.items()}),
                                 "mine": mine.get(h.iri, "")})
     except KgartError as e:
         message = str(e)
     labels = ic.labels([d for d in catalogue if d], language)
-    decided = [_decision_row(d, ic, language) for d in decisions]
+    decided = _decision_rows(decisions, ic, language)
     return Response(render_template(
         "review_item.html", queue=q, card=card, creators=creators, date=dates[0].text("d") if dates else "",
         descriptions=descriptions, catalogue=[(n, labels[n].text if n in labels else "") for n in catalogue],
@@ -198,12 +187,17 @@ def _path(ic: Any, notation: str, language: str) -> list[tuple[str, str]]:
     return [(n, labels[n].text if n in labels else "") for n in resolved.path[:-1]]
 
 
-def _decision_row(d: Decision, ic: Any, language: str) -> dict[str, str]:
-    notation = notation_from_iri(str(d.concept)) or str(d.concept)
-    who = str(d.creator)[len(USER_BASE):] if d.creator and str(d.creator).startswith(USER_BASE) else str(d.creator)
-    label = ic.labels([notation], language).get(notation)
-    return {"notation": notation, "label": label.text if label else "", "status": d.status, "who": who,
-            "annotation": local_path(str(d.annotation))}
+def _decision_rows(decisions: list[Decision], ic: Any, language: str) -> list[dict[str, str]]:
+    """Everyone's decisions on the artwork, with the codes' labels (fetched at once)."""
+    notations = [notation_from_iri(str(d.concept)) or str(d.concept) for d in decisions]
+    labels = ic.labels(notations, language)
+    rows = []
+    for d, notation in zip(decisions, notations, strict=True):
+        creator = str(d.creator)
+        who = creator[len(USER_BASE):] if creator.startswith(USER_BASE) else creator
+        rows.append({"notation": notation, "label": labels[notation].text if notation in labels else "",
+                     "status": d.status, "who": who, "annotation": local_path(str(d.annotation))})
+    return rows
 
 
 def decide() -> Response:
@@ -221,7 +215,7 @@ def decide() -> Response:
         concept = _concept(request.form.get("concept", "").strip()[:300], services)
     except KgartError as e:
         return redirect(q.link(artwork, error=str(e), **here), code=303)  # type: ignore[return-value]
-    annotations = _annotations()
+    annotations = current_app.extensions["kgart"].annotations()
     own = [d for d in annotations.decisions([artwork]) if d.creator == user.iri and d.concept == concept]
     try:
         if own:

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from functools import cache
 
 from flask import Blueprint, Response, current_app, render_template, request
 from kgart.web.conneg import RDF_TYPES, RESULT_TYPES, choose
@@ -128,13 +129,10 @@ def _description() -> Response:
     settings = current_app.extensions["kgart"]
     media = choose(request.accept_mimetypes, ["text/html", *RDF_TYPES])
     if media == "text/html":
-        from importlib import resources
-
         from kgart.rdf import PREFIXES
 
-        editor = resources.files("kgart.web").joinpath("static/vendor/yasgui/yasgui.min.js").is_file()
         return Response(render_template("sparql.html", examples=EXAMPLES, prefixes=json.dumps(PREFIXES),
-                                        editor=editor), mimetype="text/html")
+                                        editor=_editor_installed()), mimetype="text/html")
     endpoint = request.base_url
     turtle = SERVICE_DESCRIPTION.format(endpoint=endpoint,
                                         update=", sd:SPARQL11Update" if settings.update_token else "")
@@ -142,6 +140,14 @@ def _description() -> Response:
         return Response(turtle, mimetype=media)
     used, body = serialize_triples(parse_rdf(turtle.encode(), "text/turtle"), media)
     return Response(body, mimetype=used.split(";")[0])
+
+
+@cache
+def _editor_installed() -> bool:
+    """Whether `make assets` put YASGUI in place (looked up once per process)."""
+    from importlib import resources
+
+    return resources.files("kgart.web").joinpath("static/vendor/yasgui/yasgui.min.js").is_file()
 
 
 EXAMPLES = [

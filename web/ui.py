@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
 from kgart.oxigraph_adapter import checked_iri
-from kgart.rdf import Literal
+from kgart.rdf import IRI, Literal
 from kgart.retrieval import COMPONENTS, Query
 from kgart.triplestore import Row, TripleStore
 
@@ -45,9 +45,7 @@ def home() -> Response:
     language = language_param()
     graphs: list[dict[str, Any]] = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
               if g.iri.startswith(GRAPH_BASE)]
-    collections = [{"name": graph_name(str(r["g"])), "artworks": r.int("n")} for r in store.select(
-        "SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } "
-        "GROUP BY ?g ORDER BY ?g")]
+    collections = [{"name": graph_name(g), "artworks": n} for g, n in collection_sizes(store).items()]
     ic = services.iconclass
     tops = [str(i) for i in range(10)]
     labels = ic.labels(tops, language)
@@ -136,6 +134,15 @@ def _artwork_card(iri: str) -> dict[str, Any]:
     image = row.text("image", "")
     return {"kind": "artwork", "iri": iri, "path": local_path(iri),
             "title": row.text("name", iri.rsplit("/", 1)[-1]), "image": image if safe_href(image) else ""}
+
+
+def collection_sizes(store: TripleStore) -> dict[IRI, int]:
+    """Each kgart collection graph and how many artworks it holds."""
+    from kgart.rdf import GRAPH_BASE
+
+    rows = store.select("SELECT ?g (COUNT(DISTINCT ?a) AS ?n) WHERE { GRAPH ?g { ?a a schema:VisualArtwork } } "
+                        "GROUP BY ?g ORDER BY ?g").rows
+    return {r.iri("g"): r.int("n") for r in rows if str(r["g"]).startswith(GRAPH_BASE)}
 
 
 def card_details(iris: list[str], language: str) -> dict[str, dict[str, Any]]:
