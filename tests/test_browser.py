@@ -18,6 +18,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(
                                                       reason="Debian chromium not installed (make test installs it)")]
 
 
+def launch(playwright):  # noqa: ANN001, ANN201
+    """Debian's chromium, headless, with nothing that reaches the network."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"])
+
+
 def start_site(root: Path, model: str) -> tuple[str, object]:
     from kgart.embeddings.job import embed
     from kgart.loaders import load_collection, load_iconclass
@@ -67,9 +74,7 @@ def page(site: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         yield page
         browser.close()

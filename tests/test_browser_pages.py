@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SHOTS, start_site
+from tests.test_browser import CHROMIUM, SHOTS, launch, start_site
 
 AXE = Path(__file__).resolve().parents[1] / "web" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 EDITOR = Path(__file__).resolve().parents[1] / "web" / "static" / "vendor" / "yasgui" / "yasgui.min.js"
@@ -31,9 +31,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        chromium = launch(p)
         yield chromium
         chromium.close()
 

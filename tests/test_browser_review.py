@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.test_browser import CHROMIUM, SHOTS
+from tests.test_browser import CHROMIUM, SHOTS, launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                                       reason="Debian chromium not installed (make test installs it)")]
@@ -53,9 +53,7 @@ def page(review_site: tuple[str, str]) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         yield page
         browser.close()

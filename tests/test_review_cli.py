@@ -25,13 +25,19 @@ def run(runner: CliRunner, store: Path, *args: str) -> Any:
     return result
 
 
-def test_propose_export_import_round_trip(tmp_path: Path) -> None:
-    runner = CliRunner()
+def embedded_store(runner: CliRunner, tmp_path: Path, collection: str) -> tuple[Path, dict[str, Path]]:
+    """The Iconclass slice and one RKD fixture loaded and embedded through the CLI."""
     store = tmp_path / "store"
     files = write_collections(tmp_path / "in")
     run(runner, store, "load", "iconclass", "--data-dir", str(write_iconclass_slice(tmp_path / "ic")))
-    run(runner, store, "load", "rkd", str(files["rkd_json"]))
+    run(runner, store, "load", "rkd", str(files[collection]))
     run(runner, store, "embed", "--kind", "iconclass", "--kind", "artwork")
+    return store, files
+
+
+def test_propose_export_import_round_trip(tmp_path: Path) -> None:
+    runner = CliRunner()
+    store, files = embedded_store(runner, tmp_path, "rkd_json")
     token = run(runner, store, "users", "add", "ann").stdout.strip().splitlines()[-1]
     assert len(token) > 30 and token not in (store / "users.json").read_text()
     assert run(runner, store, "users", "list").stdout.strip() == "ann\tcurator"
@@ -113,11 +119,7 @@ def test_the_simulation_never_lets_a_record_score_itself() -> None:
 
 def test_eval_review_prints_a_curve(tmp_path: Path) -> None:
     runner = CliRunner()
-    store = tmp_path / "store"
-    files = write_collections(tmp_path / "in")
-    run(runner, store, "load", "iconclass", "--data-dir", str(write_iconclass_slice(tmp_path / "ic")))
-    run(runner, store, "load", "rkd", str(files["rkd_csv"]))
-    run(runner, store, "embed", "--kind", "iconclass", "--kind", "artwork")
+    store, files = embedded_store(runner, tmp_path, "rkd_csv")
     png, order = tmp_path / "curve.png", tmp_path / "order.json"
     result = run(runner, store, "eval", "review", "--input", str(files["rkd_csv"]), "--steps", "0,1",
                  "--plot", str(png), "--order", str(order))
