@@ -16,6 +16,7 @@ An annotation's IRI is ``https://w3id.org/kgart/annotations/{id}``, served here 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -81,8 +82,9 @@ def container() -> Response:
     page_arg = request.args.get("page")
     iris_only = request.args.get("iris") == "1"
     version = annotations.version()
-    tag = etag([(IRI(_container_url()), IRI("urn:kgart:state"),
-                 Literal(f"{version}|{page_arg}|{iris_only}|{media}|{request.headers.get('Prefer', '')}"))])
+    # The container's state is the annotations' version; the tag also names the representation asked for.
+    asked = f"{version}|{page_arg}|{iris_only}|{media}|{request.headers.get('Prefer', '')}"
+    tag = '"' + hashlib.sha256(asked.encode("utf-8")).hexdigest()[:32] + '"'
     if request.if_none_match.contains(tag.strip('"')):
         return _headers(Response(status=304, headers={"ETag": tag}), CONTAINER_ALLOW, container=True)
     if page_arg is not None:
