@@ -301,7 +301,7 @@ class Retriever:
         self._annotated: dict[str, _Annotations] = {}
         self._kinds: Kinds | None = None
         self._decisions: DecisionSource = Annotations(store)
-        self._decisions_seen = self._decisions.version()
+        self._decisions_seen: str | None = self._decisions.version()
 
     # -- building blocks ------------------------------------------------------------
 
@@ -309,7 +309,7 @@ class Retriever:
         """Read curators' decisions from elsewhere than the store's annotations graph
         (``kgart eval review`` hands in a simulated curator)."""
         self._decisions = decisions
-        self._decisions_seen = None  # type: ignore[assignment]
+        self._decisions_seen = None
         self.refresh_decisions()
 
     def use_priors(self, scheme: str, counts: Mapping[str, float]) -> None:
@@ -583,8 +583,7 @@ class Retriever:
             ORDER BY DESC(lang(?t) = "en") LIMIT 1""", {"a": iri}).rows
         title = rows[0].text("t", "") if rows else ""
         description = rows[0].text("d", "") if rows else ""
-        if not (title or description) and not any(str(iri) in getattr(self.index(k), "_row", {})
-                                                  for k in ("artwork",)):
+        if not (title or description) and str(iri) not in getattr(self.index("artwork"), "_row", {}):
             raise KgartError("nothing to suggest from: this artwork has no title, description or vector "
                              "(add a code by hand)")
         query = Query(title=title, description=description) if title or description else Query(iri=iri)
