@@ -309,8 +309,8 @@ class Annotations:
         """
         iri = checked_iri(iri)
         old = self.get(iri)
-        creator = next((o for s, p, o in old if s == iri and p == DCTERMS.creator and isinstance(o, IRI)), editor)
-        created = next((o for s, p, o in old if s == iri and p == DCTERMS.created and isinstance(o, Literal)), _now())
+        creator = _iri_of(old, iri, DCTERMS.creator) or editor
+        created = _literal_of(old, iri, DCTERMS.created) or _now()
         own, targets, extra = self._checked(triples, iri, creator=creator, created=created, modified=_now())
         self._write(old=_subjects(old), data=own + extra, artworks=targets | _targets(old, iri))
 
@@ -346,12 +346,9 @@ class Annotations:
         checked: list[Triple] = []
         for root, own_triples in by_root.items():
             iri = IRI(root)
-            creator = next((o for s, p, o in own_triples if s == iri and p == DCTERMS.creator
-                            and isinstance(o, IRI)), None)
-            created = next((o for s, p, o in own_triples if s == iri and p == DCTERMS.created
-                            and isinstance(o, Literal)), _now())
-            modified = next((o for s, p, o in own_triples if s == iri and p == DCTERMS.modified
-                             and isinstance(o, Literal)), created)
+            creator = _iri_of(own_triples, iri, DCTERMS.creator)
+            created = _literal_of(own_triples, iri, DCTERMS.created) or _now()
+            modified = _literal_of(own_triples, iri, DCTERMS.modified) or created
             if creator is None:
                 raise AnnotationError(f"{where}: <{root}> has no dcterms:creator")
             try:
@@ -475,6 +472,16 @@ class Annotations:
                 raise AnnotationError(f"<{str(concept)[:200]}> is no concept in this store")
             extra += self.iconclass.concept_triples(notation)
         return canonical, extra
+
+
+def _iri_of(triples: Iterable[Triple], subject: IRI, predicate: IRI) -> IRI | None:
+    """The first IRI ``subject`` has for ``predicate`` among ``triples``."""
+    return next((o for s, p, o in triples if s == subject and p == predicate and isinstance(o, IRI)), None)
+
+
+def _literal_of(triples: Iterable[Triple], subject: IRI, predicate: IRI) -> Literal | None:
+    """The first literal ``subject`` has for ``predicate`` among ``triples``."""
+    return next((o for s, p, o in triples if s == subject and p == predicate and isinstance(o, Literal)), None)
 
 
 def _subjects(triples: Iterable[Triple]) -> list[IRI]:
