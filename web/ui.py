@@ -128,7 +128,7 @@ def blend_bar(components: dict[str, float], widest: float) -> list[dict[str, Any
 def _artwork_card(iri: str) -> dict[str, Any]:
     # The English title when there is one, else any.
     rows = _store().select("""SELECT ?name ?image WHERE { OPTIONAL { $a schema:name ?name }
-        OPTIONAL { $a schema:image ?image } } ORDER BY DESC(lang(?name) = "en") LIMIT 1""",
+        OPTIONAL { $a schema:image ?image } } ORDER BY DESC(lang(?name) = "en") ?name LIMIT 1""",
                            {"a": checked_iri(iri)}).rows
     row = rows[0] if rows else Row()
     image = row.text("image", "")
