@@ -4,30 +4,48 @@ The only module that imports pyoxigraph. Its interface speaks SPARQL and
 kgart's own terms (:mod:`kgart.rdf`) so that a remote SPARQL 1.1 endpoint can
 stand behind the same methods.
 
-Atomic replacement of a source graph
-------------------------------------
-Oxigraph moves or deletes quads one by one inside a transaction (minutes for a
-million quads), so a staging graph plus ``MOVE`` is no way to swap a source.
-On disk the store is therefore a folder of *generations*: a replacement takes
-a RocksDB checkpoint of the current generation (hard links, milliseconds),
-rewrites the one graph in that copy, and only when it is complete points
-``CURRENT`` at the new generation (an atomic file rename). A load that fails,
-or a process killed half-way, leaves ``CURRENT`` on the old generation, whose
-data was never touched; the half-built copy is removed at the next open.
+Published generations: one writer, any number of reading processes
+-------------------------------------------------------------------
+RocksDB lets one process write a database, and a process reading a folder that
+another one writes is undefined behaviour. On disk the store is therefore a
+folder of *published generations* that nobody ever writes into:
+
+* The writer (one at a time, a ``flock`` on ``.writer.lock``) works in a private
+  copy (``.work-…``, a RocksDB checkpoint: hard links, milliseconds). After each
+  write (an update, a load, an annotation) it checkpoints that copy as the next
+  generation ``gen-N`` and points ``kgart-generation.json`` at it (an atomic
+  rename): readers see the whole write or none of it.
+* Readers (``read_only=True``; server workers, ``shared=True``) open the current
+  generation read-only and follow the pointer: each query first checks it (one
+  ``stat``), so a write is visible to every process at its next query.
+* A reader holds a shared ``flock`` on ``gen-N.readers`` while it may use that
+  generation; the writer removes a superseded generation only when nobody does.
+* A server worker writes by becoming the writer for that one write (waiting up
+  to ``writer_wait`` seconds while, say, ``kgart load`` holds the lock).
+
+A load that fails, or a process killed half-way, never touched a published
+generation: the half-written private copy is dropped at the next writer's start.
+Replacing a graph that is most of the store copies the *other* graphs into a
+fresh copy instead (Oxigraph deletes quads one by one: minutes for a million).
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
+import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 import pyoxigraph as ox
 
@@ -61,20 +79,28 @@ from kgart.triplestore import (
     Row,
     SelectResult,
     StoreQueries,
+    StoreVersion,
     TriplesResult,
 )
 
 _POINTER = "kgart-generation.json"
+_WRITER_LOCK = ".writer.lock"
+_WORK_PREFIX = ".work-"
 # A graph asked for in a results format: the RDF format of the same family.
 _GRAPH_FOR_RESULTS = {"application/sparql-results+json": "application/ld+json",
                       "application/sparql-results+xml": "application/rdf+xml"}
 _BULK_BATCH = 100_000
 _GEN_PREFIX = "gen-"
-_BESIDE_DATA = ("users.json", "indexes")  # kept in the store folder by kgart.users and the vector indexes
+_READERS_SUFFIX = ".readers"
+_BESIDE_DATA = ("users.json", "indexes", _WRITER_LOCK)  # kept in the store folder (kgart.users, vector indexes)
 
 
 class Store(StoreQueries):
     """A kgart store. ``Store()`` is in memory; ``Store(path)`` persists on disk.
+
+    ``Store(path)`` is the one writer (a command); ``read_only=True`` reads and follows
+    what the writer publishes; ``shared=True`` reads the same way and writes by taking
+    the writer's lock for each write (the server's workers).
 
     >>> from kgart.rdf import IRI, Literal
     >>> store = Store()
@@ -89,53 +115,79 @@ class Store(StoreQueries):
     """
 
     def __init__(self, location: str | os.PathLike[str] | None = None, *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, shared: bool = False, writer_wait: float = 10.0) -> None:
         self.location = Path(location) if location is not None else None
-        self.read_only = read_only
+        self.read_only = read_only and not shared
+        self.shared = shared and self.location is not None
+        self.writer_wait = writer_wait
         self._generation = 0
+        self._writes = 0  # in memory: the version
+        self._changed_at = time.time()
+        self._pointer_seen: tuple[int, int] | None = None
+        self._reader_locks: list[tuple[int, IO[str]]] = []  # generations this process may still read
+        self._writer_lock: IO[str] | None = None
+        self._work: Path | None = None  # the writer's private copy, and its database:
+        self._work_db: ox.Store | None = None  # for a command it is also what reads see
+        self._following = threading.Lock()
+        self._writing = threading.RLock()
         if self.location is None:
-            self._db = ox.Store()
+            self._db = self._work_db = ox.Store()
         else:
-            self._db = self._open_disk(self.location, read_only)
+            self._db = self._open_disk(self.location)
 
     # -- opening -----------------------------------------------------------------
 
-    def _open_disk(self, location: Path, read_only: bool) -> ox.Store:
+    def version(self) -> StoreVersion:
+        """On disk the published generation (and when it was published); in memory a write count."""
+        if self.location is None:
+            return StoreVersion(f"m{self._writes}", self._changed_at)
+        generation = self.generation
+        try:
+            changed = os.stat(self.location / _POINTER).st_mtime
+        except OSError:
+            changed = self._changed_at
+        return StoreVersion(f"g{generation}", changed)
+
+    @property
+    def generation(self) -> int:
+        """The published generation this store reads: it changes with every write (an HTTP validator)."""
+        if self.location is not None and self._work is None:
+            self._follow()
+        return self._generation
+
+    def _open_disk(self, location: Path) -> ox.Store:
         if location.exists() and not location.is_dir():
             raise StoreError(f"store location {location} is a file, not a folder")
         pointer = location / _POINTER
-        if pointer.exists():
-            try:
-                self._generation = int(json.loads(pointer.read_text())["generation"])
-            except (ValueError, KeyError, TypeError, OSError) as e:
-                raise StoreError(f"{pointer} is damaged ({e}); it should hold the current "
-                                 "generation number") from e
-        elif location.exists() and any(p.name not in _BESIDE_DATA for p in location.iterdir()):
+        if not pointer.exists() and location.exists() and any(p.name not in _BESIDE_DATA
+                                                              for p in location.iterdir()):
             if (location / "CURRENT").exists() or any(location.glob("*.sst")):
                 raise StoreError(f"{location} holds a plain Oxigraph database, not a kgart store")
             if not any(location.glob(_GEN_PREFIX + "*")):
                 raise StoreError(f"{location} is not empty and is not a kgart store")
-        path = self._generation_dir(self._generation)
-        if read_only:
-            if not path.exists():
-                raise StoreError(f"no store at {location}")
-            try:
-                return ox.Store.read_only(str(path))
-            except OSError as e:
-                raise StoreError(f"cannot open the store at {location} read-only: {e}") from e
+        if self.read_only or self.shared:
+            if not pointer.exists():
+                if self.read_only:
+                    raise StoreError(f"no store at {location}")
+                with self._writer(wait=self.writer_wait):
+                    pass  # creates the empty store
+            return self._open_published()
+        self._writer_lock = self._take_writer_lock(wait=0.0)
         try:
-            location.mkdir(parents=True, exist_ok=True)
-            db = ox.Store(str(path))
-        except OSError as e:
-            if "lock" in str(e).lower():
-                raise StoreLockedError(
-                    f"the store at {location} is open for writing in another process "
-                    "(a running `kgart serve` or load); stop it or go through it") from e
-            raise StoreError(f"cannot open the store at {location}: {e}") from e
-        if not pointer.exists():
-            self._write_pointer(self._generation)
-        self._remove_stale_generations()
-        return db
+            self._init_and_clean()
+            return self._start_work()  # a command reads what it wrote
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _read_pointer(self) -> int:
+        assert self.location is not None
+        pointer = self.location / _POINTER
+        try:
+            return int(json.loads(pointer.read_text())["generation"])
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            raise StoreError(f"{pointer} is damaged ({e}); it should hold the current "
+                             "generation number") from e
 
     def _generation_dir(self, generation: int) -> Path:
         assert self.location is not None
@@ -150,15 +202,190 @@ class Store(StoreQueries):
             os.fsync(f.fileno())
         os.replace(tmp, self.location / _POINTER)
 
-    def _remove_stale_generations(self) -> None:
-        """Drop what a failed or killed replacement left behind."""
+    # -- the writer's lock and private copy -----------------------------------------
+
+    def _take_writer_lock(self, wait: float) -> IO[str]:
+        assert self.location is not None
+        try:
+            self.location.mkdir(parents=True, exist_ok=True)
+            handle = open(self.location / _WRITER_LOCK, "a+")  # noqa: SIM115 - held for as long as we write
+        except OSError as e:
+            raise StoreError(f"cannot open the store at {self.location}: {e}") from e
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return handle
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise StoreLockedError(
+                        f"the store at {self.location} is open for writing in another process "
+                        "(a running load, or a command holding it); stop it or go through it") from None
+                time.sleep(0.05)
+
+    def _release_writer_lock(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.close()  # closing releases the flock
+            self._writer_lock = None
+
+    def _init_and_clean(self) -> None:
+        """Under the writer's lock: a new store gets an empty generation 0; what a killed writer
+        left (its private copy, an unpublished generation) and unread old generations go."""
+        assert self.location is not None
+        if not (self.location / _POINTER).exists():
+            empty = ox.Store(str(self._generation_dir(0)))
+            empty.flush()
+            del empty
+            self._write_pointer(0)
+        self._generation = self._read_pointer()
+        for entry in self.location.iterdir():
+            if entry.name.startswith((_WORK_PREFIX, ".copy-")):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(".pointer-"):
+                entry.unlink(missing_ok=True)
+        self._remove_unread_generations()
+
+    def _remove_unread_generations(self) -> None:
+        """Every generation but the current one that no process holds open for reading."""
         assert self.location is not None
         current = self._generation_dir(self._generation).name
         for entry in self.location.iterdir():
-            if entry.name.startswith(_GEN_PREFIX) and entry.name != current:
+            if not entry.name.startswith(_GEN_PREFIX) or entry.name.startswith(current):
+                continue
+            if entry.name.endswith(_READERS_SUFFIX):
+                if not (self.location / entry.name[:-len(_READERS_SUFFIX)]).exists():
+                    entry.unlink(missing_ok=True)
+                continue
+            readers = self.location / (entry.name + _READERS_SUFFIX)
+            with open(readers, "a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a process still reads it: removed by a later write
                 shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith((".pointer-", ".copy-")):
-                entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, True)
+                readers.unlink(missing_ok=True)
+
+    def _start_work(self) -> ox.Store:
+        """A private copy of the current generation to write in."""
+        assert self.location is not None
+        work = self.location / f"{_WORK_PREFIX}{uuid.uuid4().hex[:12]}"
+        try:
+            published = ox.Store.read_only(str(self._generation_dir(self._generation)))
+            published.backup(str(work))
+            del published
+            db = ox.Store(str(work))
+        except OSError as e:
+            shutil.rmtree(work, ignore_errors=True)
+            raise StoreError(f"cannot open the store at {self.location} for writing: {e}") from e
+        self._work, self._work_db = work, db
+        return db
+
+    def _drop_work(self) -> None:
+        if self._work is not None:
+            if self._db is self._work_db:
+                self._db = None  # type: ignore[assignment]
+            self._work_db = None
+            gc.collect()
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
+
+    def _publish(self) -> None:
+        """The private copy becomes the next generation, which readers switch to."""
+        assert self.location is not None
+        new_gen = self._generation + 1
+        target = self._generation_dir(new_gen)
+        shutil.rmtree(target, ignore_errors=True)
+        assert self._work_db is not None
+        self._work_db.backup(str(target))  # a RocksDB checkpoint: consistent, with what is not flushed yet
+        self._write_pointer(new_gen)
+        self._generation = new_gen
+        self._remove_unread_generations()
+
+    @contextmanager
+    def _writer(self, wait: float = 0.0) -> Iterator[None]:
+        """One write: published when it succeeds; when it fails, no reader ever sees any of it."""
+        if self.read_only:
+            raise StoreError("the store is open read-only")
+        if self.location is None:
+            yield
+            self._changed()
+            return
+        with self._writing:
+            if not self.shared:
+                try:
+                    yield
+                except BaseException:
+                    self._drop_work()  # the copy may hold half a write
+                    self._db = self._start_work()
+                    raise
+                self._publish()
+                return
+            self._writer_lock = self._take_writer_lock(wait)
+            try:
+                self._init_and_clean()
+                self._start_work()  # readers of this process stay on the published generation meanwhile
+                try:
+                    yield
+                    self._publish()
+                finally:
+                    self._drop_work()
+            finally:
+                self._release_writer_lock()
+            self._follow()
+
+    # -- following the published generation ------------------------------------------
+
+    def _open_published(self) -> ox.Store:
+        """The current generation, read-only, with a reader's lock on it (retried if a writer
+        moved on in between)."""
+        assert self.location is not None
+        for _ in range(50):
+            pointer = self.location / _POINTER
+            try:
+                seen = os.stat(pointer)
+            except FileNotFoundError as e:
+                raise StoreError(f"no store at {self.location}") from e
+            generation = self._read_pointer()
+            path = self._generation_dir(generation)
+            handle = open(self.location / (path.name + _READERS_SUFFIX), "a+")  # noqa: SIM115 - held while read
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            if not path.exists():
+                handle.close()
+                continue
+            try:
+                db = ox.Store.read_only(str(path))
+            except OSError as e:
+                handle.close()
+                if not path.exists():
+                    continue
+                raise StoreError(f"cannot open the store at {self.location} read-only: {e}") from e
+            self._generation = generation
+            self._pointer_seen = (seen.st_ino, seen.st_mtime_ns)
+            self._reader_locks.append((generation, handle))
+            # The generation before stays locked until the next switch: a query started on it may still run.
+            while len(self._reader_locks) > 2:
+                self._reader_locks.pop(0)[1].close()
+            return db
+        raise StoreError(f"the store at {self.location} changed generation 50 times while being opened")
+
+    def _follow(self) -> None:
+        """Switch to the newest generation if the writer published one."""
+        if self.location is None or (self._work is not None and not self.shared):
+            return
+        try:
+            seen = os.stat(self.location / _POINTER)
+        except OSError:
+            return
+        if (seen.st_ino, seen.st_mtime_ns) == self._pointer_seen:
+            return
+        with self._following:
+            if (seen.st_ino, seen.st_mtime_ns) != self._pointer_seen:
+                self._db = self._open_published()
+
+    def _reading(self) -> ox.Store:
+        self._follow()
+        return self._db
 
     @property
     def index_location(self) -> Path | None:
@@ -166,12 +393,25 @@ class Store(StoreQueries):
         return self.location / "indexes" if self.location is not None else None
 
     def close(self) -> None:
-        """Release the store (the write lock on disk)."""
-        if getattr(self, "_db", None) is not None:
-            if not self.read_only and self.location is not None:
-                self._db.flush()
-            del self._db
+        """Release the store: the writer's lock and private copy, the readers' locks."""
+        if getattr(self, "_db", None) is None and getattr(self, "_work", None) is None:
+            return
+        with self._writing:
+            self._drop_work()
             self._db = None  # type: ignore[assignment]
+            self._work_db = None
+            gc.collect()
+            self._release_writer_lock()
+            for _, handle in self._reader_locks:
+                handle.close()
+            self._reader_locks = []
+
+    def __del__(self) -> None:
+        # A store dropped without close(): its lock files are closed with it, quietly.
+        for _, handle in getattr(self, "_reader_locks", []):
+            handle.close()
+        if getattr(self, "_writer_lock", None) is not None:
+            self._writer_lock.close()  # type: ignore[union-attr]
 
     def __enter__(self) -> Store:
         return self
@@ -189,7 +429,7 @@ class Store(StoreQueries):
         try:
             # The default graph is the union of all graphs, as users of a multi-source
             # store expect; GRAPH <…> still addresses one source.
-            return self._db.query(text, prefixes=PREFIX_MAP, use_default_graph_as_union=True,
+            return self._reading().query(text, prefixes=PREFIX_MAP, use_default_graph_as_union=True,
                                   custom_functions=ox_functions(functions) if functions else None)
         except SyntaxError as e:
             raise QueryError(f"SPARQL syntax error: {e}") from e
@@ -228,23 +468,36 @@ class Store(StoreQueries):
         Returns the media type actually used and the bytes. SELECT/ASK results go
         to a SPARQL results format, CONSTRUCT/DESCRIBE to an RDF format.
         """
+        used, write = self.prepare_serialized(sparql, media_type, functions)
+        sink = io.BytesIO()
+        write(sink)
+        return used, sink.getvalue()
+
+    def prepare_serialized(self, sparql: str, media_type: str, functions: Functions | None = None
+                           ) -> tuple[str, Callable[[BinaryIO], None]]:
+        """Start a query: the media type its result will have, and a function that streams the
+        result into a binary file (Oxigraph evaluates as it writes: memory stays flat)."""
         result = self._query(sparql, None, functions)
-        try:
-            if isinstance(result, ox.QueryTriples):
-                media_type = _GRAPH_FOR_RESULTS.get(media_type.split(";")[0], media_type)
-                fmt = graph_format(media_type) or ox.RdfFormat.N_TRIPLES
-                return fmt.media_type, result.serialize(format=fmt) or b""
-            rfmt = results_format(media_type) or ox.QueryResultsFormat.JSON
-            return rfmt.media_type, result.serialize(format=rfmt) or b""
-        except (ValueError, OSError, RuntimeError) as e:
-            raise QueryError(f"SPARQL query failed: {e}") from e
+        if isinstance(result, ox.QueryTriples):
+            media_type = _GRAPH_FOR_RESULTS.get(media_type.split(";")[0], media_type)
+            fmt: ox.RdfFormat | ox.QueryResultsFormat = graph_format(media_type) or ox.RdfFormat.N_TRIPLES
+        else:
+            fmt = results_format(media_type) or ox.QueryResultsFormat.JSON
+
+        def write(output: BinaryIO) -> None:
+            try:
+                result.serialize(output, format=fmt)
+            except (ValueError, OSError, RuntimeError) as e:
+                raise QueryError(f"SPARQL query failed: {e}") from e
+
+        return fmt.media_type, write
 
     def has_graph(self, graph: str) -> bool:
-        return bool(self._db.contains_named_graph(_graph_node(graph)))
+        return bool(self._reading().contains_named_graph(_graph_node(graph)))
 
     def triples(self, graph: str) -> Iterator[Triple]:
         """Every triple of one named graph, streamed."""
-        for q in self._db.quads_for_pattern(None, None, None, named_node(graph)):
+        for q in self._reading().quads_for_pattern(None, None, None, named_node(graph)):
             yield triple_from_ox(q)
 
     def dump(self, graph: str, media_type: str = "application/n-triples") -> bytes:
@@ -252,7 +505,7 @@ class Store(StoreQueries):
         fmt = graph_format(media_type)
         if fmt is None:
             raise StoreError(f"unknown RDF media type {media_type!r}")
-        return self._db.dump(format=fmt, from_graph=_graph_node(graph)) or b""
+        return self._reading().dump(format=fmt, from_graph=_graph_node(graph)) or b""
 
     # -- writing -----------------------------------------------------------------
 
@@ -260,25 +513,35 @@ class Store(StoreQueries):
         if self.read_only:
             raise StoreError("the store is open read-only")
 
+    def _changed(self) -> None:
+        self._writes += 1
+        self._changed_at = time.time()
+
+    def _target(self) -> ox.Store:
+        assert self._work_db is not None
+        return self._work_db
+
     def update(self, sparql: str, bindings: Bindings | None = None) -> None:
         """Run a SPARQL 1.1 Update in one transaction (``$name`` placeholders filled from ``bindings``)."""
         self._writable()
         text = fill(sparql, bindings) if bindings is not None else shallow_enough(sparql)
-        try:
-            self._db.update(text, prefixes=PREFIX_MAP)
-        except SyntaxError as e:
-            raise QueryError(f"SPARQL syntax error: {e}") from e
-        except (ValueError, OSError, RuntimeError) as e:
-            raise QueryError(f"SPARQL update failed: {e}") from e
+        with self._writer(self.writer_wait):
+            try:
+                self._target().update(text, prefixes=PREFIX_MAP)
+            except SyntaxError as e:
+                raise QueryError(f"SPARQL syntax error: {e}") from e
+            except (ValueError, OSError, RuntimeError) as e:
+                raise QueryError(f"SPARQL update failed: {e}") from e
 
     def add_triples(self, graph: str, triples: Iterable[Triple]) -> int:
         """Add a few triples to a graph in one transaction (all or none)."""
         self._writable()
         quads = list(to_quads(triples, _graph_node(graph)))
-        try:
-            self._db.extend(quads)
-        except (ValueError, OSError) as e:
-            raise StoreError(f"could not add triples to <{graph}>: {e}") from e
+        with self._writer(self.writer_wait):
+            try:
+                self._target().extend(quads)
+            except (ValueError, OSError) as e:
+                raise StoreError(f"could not add triples to <{graph}>: {e}") from e
         return len(quads)
 
     def replace_graph(self, graph: str, triples: Iterable[Triple], *,
@@ -299,76 +562,80 @@ class Store(StoreQueries):
                     self._db.remove_graph(target)
                 self._db.bulk_extend(staged)
                 self._db.add_graph(target)
+                self._changed()
                 return len(staged)
-            return self._replace_on_disk(target, quads)
+            with self._writer(self.writer_wait):
+                return self._replace_in_work(target, quads)
 
     def drop_graph(self, graph: str) -> bool:
         """Remove a named graph; ``False`` when there was none."""
         self._writable()
         target = _graph_node(graph)
-        if not self._db.contains_named_graph(target):
+        if not self._reading().contains_named_graph(target):
             return False
         if self.location is None:
             self._db.remove_graph(target)
+            self._changed()
         else:
-            self._replace_on_disk(target, iter(()), drop=True)
+            with self._writer(self.writer_wait):
+                self._replace_in_work(target, iter(()), drop=True)
         return True
 
-    def _replace_on_disk(self, target: ox.NamedNode, quads: Iterator[ox.Quad], *,
-                         drop: bool = False) -> int:
+    def _replace_in_work(self, target: ox.NamedNode, quads: Iterator[ox.Quad], *, drop: bool = False) -> int:
+        """Inside one write (:meth:`_writer`): a failure drops the private copy."""
         assert self.location is not None
-        new_gen = self._generation + 1
-        new_dir = self._generation_dir(new_gen)
-        shutil.rmtree(new_dir, ignore_errors=True)
-        old_size = self.count(target.value) if self._db.contains_named_graph(target) else 0
-        written = 0
-        new_db: ox.Store | None = None
-        try:
-            self._db.flush()
-            if old_size and old_size * 6 > self._size_excluding(target):
-                # Deleting quads costs far more than loading them: for a graph that
-                # is a large share of the store, copy the *other* graphs instead.
-                new_db = ox.Store(str(new_dir))
-                self._copy_graphs_except(target, new_db)
-            else:
-                self._db.backup(str(new_dir))
-                new_db = ox.Store(str(new_dir))
-                if old_size:
-                    new_db.remove_graph(target)
-            before = len(new_db) if not drop else 0
-            if not drop:
-                # In slices: one bulk_extend buffers its whole input before writing it.
-                while batch := list(islice(quads, _BULK_BATCH)):
-                    new_db.bulk_extend(batch)
-                new_db.add_graph(target)
-                written = len(new_db) - before
-            new_db.flush()
-        except BaseException:
-            del new_db
-            shutil.rmtree(new_dir, ignore_errors=True)
-            raise
-        self._write_pointer(new_gen)
-        old_dir = self._generation_dir(self._generation)
-        self._db, self._generation = new_db, new_gen
-        shutil.rmtree(old_dir, ignore_errors=True)
-        return written
+        work = self._target()
+        old_size = _count_graph(work, target)
+        if old_size and old_size * 6 > _count_graph(work, None) - old_size:
+            # Deleting quads costs far more than loading them: for a graph that
+            # is a large share of the store, copy the *other* graphs instead.
+            work = self._fresh_copy_without(target)
+        elif old_size:
+            work.remove_graph(target)
+        if drop:
+            return 0
+        before = _count_graph(work, None)
+        # In slices: one bulk_extend buffers its whole input before writing it.
+        while batch := list(islice(quads, _BULK_BATCH)):
+            work.bulk_extend(batch)
+        work.add_graph(target)
+        return _count_graph(work, None) - before
 
-    def _size_excluding(self, target: ox.NamedNode) -> int:
-        rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION "
-                           "{ GRAPH ?g { ?s ?p ?o } FILTER(?g != $graph) } }", {"graph": IRI(target.value)}).rows
-        return rows[0].int("n")
-
-    def _copy_graphs_except(self, target: ox.NamedNode, new_db: ox.Store) -> None:
-        assert self.location is not None
+    def _fresh_copy_without(self, target: ox.NamedNode) -> ox.Store:
+        """A new private copy holding every graph but ``target``; the old copy is dropped."""
+        assert self.location is not None and self._work is not None
+        old_db, old_work = self._target(), self._work
+        work = self.location / f"{_WORK_PREFIX}{uuid.uuid4().hex[:12]}"
+        new_db = ox.Store(str(work))
         with tempfile.TemporaryDirectory(dir=self.location, prefix=".copy-") as tmp:
             dump = Path(tmp) / "graph.nt"
             graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.DefaultGraph()]
-            graphs += [g for g in self._db.named_graphs() if g != target]
+            graphs += [g for g in old_db.named_graphs() if g != target]
             for g in graphs:
-                self._db.dump(dump, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
+                old_db.dump(dump, format=ox.RdfFormat.N_TRIPLES, from_graph=g)
                 new_db.bulk_load(path=dump, format=ox.RdfFormat.N_TRIPLES, to_graph=g)
                 if not isinstance(g, ox.DefaultGraph):
                     new_db.add_graph(g)
+        reading_work = self._db is old_db
+        self._work, self._work_db = work, new_db
+        if reading_work:
+            self._db = new_db
+        del old_db
+        gc.collect()
+        shutil.rmtree(old_work, ignore_errors=True)
+        return new_db
+
+
+def _count_graph(db: ox.Store, graph: ox.NamedNode | None) -> int:
+    """Quads in one graph, or in the whole store (``None``), counted by Oxigraph."""
+    if graph is None:
+        text = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+    elif not db.contains_named_graph(graph):
+        return 0
+    else:
+        text = fill("SELECT (COUNT(*) AS ?n) WHERE { GRAPH $g { ?s ?p ?o } }", {"g": IRI(graph.value)})
+    solution = next(iter(db.query(text)))  # type: ignore[arg-type]
+    return int(solution["n"].value)
 
 
 def _graph_node(graph: str) -> ox.NamedNode:

@@ -108,6 +108,14 @@ class GraphInfo:
     triples: int
 
 
+@dataclass(frozen=True)
+class StoreVersion:
+    """A store's state: a tag that changes with every write, and when that write was."""
+
+    tag: str
+    changed_at: float  # seconds since the epoch
+
+
 @runtime_checkable
 class TripleStore(Protocol):
     """A kgart store: named graphs, SPARQL, atomic graph replacement."""
@@ -155,11 +163,18 @@ class TripleStore(Protocol):
 
     def close(self) -> None: ...
 
+    def version(self) -> StoreVersion | None:
+        """What changes with every write (HTTP validators); None when the backend cannot tell."""
+
 
 class StoreQueries:
     """What both backends derive from ``query``: the form-checked shortcuts and graph sizes."""
 
     hidden_graph_prefix: str | None = None  # graphs a backend keeps for itself (staging)
+
+    def version(self) -> StoreVersion | None:
+        """A remote server does not say when its data changed: no version (pages hash their bodies)."""
+        return None
 
     def query(self, sparql: str, bindings: Bindings | None = None, *,
               functions: Functions | None = None) -> QueryResult:
