@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,21 @@ class KeywordIndex:
         self.path = path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False)
+        # On disk one connection per thread, so that searches run side by side (one shared
+        # connection serialises them); in memory the one connection is the database.
+        self._shared = None if path is not None else sqlite3.connect(":memory:", check_same_thread=False)
+        self._local = threading.local()
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.kinds = self._indexed_kinds()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        connection = getattr(self._local, "db", None)
+        if connection is None:
+            connection = self._local.db = sqlite3.connect(str(self.path), timeout=30)
+        return connection
 
     def _indexed_kinds(self) -> set[str]:
         """The kinds indexed (kept in meta: FTS5's shadow tables share the docs_ prefix)."""
