@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from kgart.embeddings.encoders import get_encoder, model_id_for
 from kgart.embeddings.job import load_index
@@ -37,3 +38,22 @@ def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | N
     return Retriever(store, get_encoder(model, device), index, keywords=KeywordIndex.for_store(store),
                      priors=priors, collection_priors=priors_from_collections,
                      config=BlendConfig.load(blend_config), language=language)
+
+
+def similarity_for(retriever: Retriever) -> dict[str, Any]:
+    """kgart's SPARQL similarity functions over a retriever's vector indexes and encoder."""
+    from kgart.sparql_extensions import similarity_functions
+
+    def vector_of(iri: str) -> Any:
+        for kind in ("iconclass", "artwork", "sentence"):
+            index = retriever.index(kind)
+            if iri in getattr(index, "_row", {}):
+                return index.vector(iri)
+        return None
+
+    return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
+
+
+def similarity_over_store(store: TripleStore, model: str, device: str | None, backend: str) -> dict[str, Any]:
+    """The similarity functions for a query process (kgart.query_worker), over its own store."""
+    return similarity_for(open_retriever(store, model=model, device=device, backend=backend))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -643,10 +644,27 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                    "and do not vote")
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Server processes (gunicorn, pre-forked) [default: the number of cores].")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Threads per server process.")
+@click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]), default="gunicorn",
+              show_default=True, help="waitress: one process (where gunicorn cannot run, e.g. Windows).")
+@click.option("--query-processes", type=click.IntRange(0, 64), default=6, show_default=True,
+              help="Processes per server process that run /sparql queries (killed at the query timeout); "
+                   "0 runs them in threads, which a timeout cannot stop.")
+@click.option("--query-queue", type=click.IntRange(0, 10_000), default=16, show_default=True,
+              help="SPARQL queries that may wait per server process; past it 503 with Retry-After.")
 @click.option("--update-token", envvar="KGART_UPDATE_TOKEN",
               help="Allow SPARQL updates sent with Authorization: Bearer TOKEN [env KGART_UPDATE_TOKEN].")
 @click.option("--allow-service", multiple=True, metavar="HOST", help="Host SPARQL SERVICE may reach; repeatable.")
@@ -656,16 +674,22 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
               help="Origin allowed to call /api and /sparql from a browser (e.g. https://example.org); repeatable.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on standard error (method, route, path, status, ms, bytes).")
+@click.option("--graceful-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds requests in flight may take to finish after SIGTERM.")
 @pass_ctx
 @_friendly_errors
-def serve(obj: _Context, host: str, port: int, threads: int, update_token: str | None,
+def serve(obj: _Context, host: str, port: int, workers: int | None, threads: int, server_name: str,
+          query_processes: int, query_queue: int, update_token: str | None,
           allow_service: tuple[str, ...], query_timeout: float, max_result_mb: float,
-          cors_origin: tuple[str, ...], access_log: bool) -> None:
-    """Serve SPARQL, linked data, the JSON API and the HTML pages (waitress); /healthz, /readyz
-    and /metrics (Prometheus) for operators."""
+          cors_origin: tuple[str, ...], access_log: bool, graceful_timeout: float) -> None:
+    """Serve SPARQL, linked data, the JSON API and the HTML pages from every core (gunicorn);
+    /healthz, /readyz and /metrics (Prometheus) for operators.
+
+    Each worker process reads the store and follows its writes (a load, an update, an
+    annotation is visible to every worker at its next request)."""
     import logging
 
-    import waitress
+    from kgart.web.server import prepare_metrics_dir, serve_gunicorn, serve_waitress
 
     if access_log:
         handler = logging.StreamHandler(sys.stderr)
@@ -675,16 +699,46 @@ def serve(obj: _Context, host: str, port: int, threads: int, update_token: str |
         log.setLevel(logging.INFO)
         log.propagate = False
 
-    from kgart.web import create_app
-
     config = obj.config()
-    store = obj.store(config, write=bool(update_token))
-    app = create_app(config, store=store, update_token=update_token, service_allow=list(allow_service),
-                     query_timeout=query_timeout, max_result_bytes=int(max_result_mb * 1024 * 1024),
-                     cors_origins=list(cors_origin))
-    click.echo(f"kgart serving {store!r} on http://{host}:{port}/  (SPARQL: /sparql, "
-               f"Iconclass: /iconclass/, API: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=60, ident="kgart")
+    location = config.store_location
+    on_disk = bool(location) and not str(location).startswith(("http://", "https://"))
+    workers = workers or _cores()
+    if not location and (workers > 1 or server_name == "gunicorn"):
+        click.echo("an in-memory store lives in one process: serving it with waitress, one process", err=True)
+        server_name, workers = "waitress", 1
+    options = dict(update_token=update_token, service_allow=list(allow_service), query_timeout=query_timeout,
+                   max_result_bytes=int(max_result_mb * 1024 * 1024), cors_origins=list(cors_origin),
+                   query_processes=query_processes if on_disk else 0, query_queue=query_queue)
+    banner = (f"kgart serving {location or ':memory:'} on http://{host}:{port}/  (SPARQL: /sparql, "
+              f"Iconclass: /iconclass/, API: /api/openapi.json)")
+    if server_name == "waitress":
+        from kgart.web import create_app
+
+        store = obj.store(config, write=bool(update_token)) if not on_disk else _shared_store(config)
+        app = create_app(config, store=store, **options)  # type: ignore[arg-type]
+        click.echo(f"{banner}; waitress, {threads} threads")
+        serve_waitress(app, host=host, port=port, threads=threads)
+        return
+    prepare_metrics_dir()
+    _shared_store(config).close()  # fails here, clearly, rather than in every worker
+
+    def factory() -> Any:
+        from kgart.web import create_app
+
+        app = create_app(config, store=_shared_store(config), **options)  # type: ignore[arg-type]
+        if app.extensions["kgart"].query_processes is not None:
+            app.extensions["kgart"].query_processes.start_in_background()
+        return app
+
+    click.echo(f"{banner}; {workers} worker process(es) x {threads} threads")
+    serve_gunicorn(factory, host=host, port=port, workers=workers, threads=threads,
+                   worker_timeout=max(120.0, 2 * query_timeout), graceful_timeout=graceful_timeout)
+
+
+def _shared_store(config: Config) -> Any:
+    from kgart.stores import open_store
+
+    return open_store(config, shared=True)
 
 
 @main.command("settings")

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from kgart.web.query_processes import QueryProcesses
 
 from kgart.annotations import Annotations
 from kgart.errors import NotReadyError
 from kgart.iconclass import Iconclass
+from kgart.query_worker import FunctionsSpec
 from kgart.retrieval import Retriever
 from kgart.settings import Config, load_config
-from kgart.sparql_extensions import KnnRequest, similarity_functions
+from kgart.sparql_extensions import KnnRequest
 from kgart.store import Store
 from kgart.triplestore import TripleStore
 from kgart.users import Users, users_path
@@ -37,6 +39,7 @@ class KgartServices:
     _iconclass: Iconclass | None = None
     embedding: bool = False  # set while a background job (kgart demo) computes the vectors
     progress: tuple[int, int] = (0, 0)  # the job's items done and total
+    query_processes: QueryProcesses | None = None  # where /sparql runs queries (None: in a thread)
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
@@ -52,16 +55,9 @@ class KgartServices:
         return [(h.iri, h.score) for h in hits]
 
     def similarity_functions(self) -> dict[str, Any]:
-        retriever = self.retriever()
+        from kgart.embeddings.service import similarity_for
 
-        def vector_of(iri: str) -> Any:
-            for kind in ("iconclass", "artwork", "sentence"):
-                index = retriever.index(kind)
-                if iri in getattr(index, "_row", {}):
-                    return index.vector(iri)
-            return None
-
-        return similarity_functions(vector_of, lambda text: retriever.encoder.encode_texts([text])[0])
+        return similarity_for(self.retriever())
 
     _starting: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,14 +113,30 @@ class KgartServices:
 def create_app(config: Config | None = None, *, store: Any = None, update_token: str | None = None,
                service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024,
                query_timeout: float = 30.0, max_result_bytes: int = 50 * 1024 * 1024,
-               cors_origins: list[str] | None = None, users: Users | None = None) -> Flask:
+               cors_origins: list[str] | None = None, users: Users | None = None,
+               query_processes: int = 0, query_queue: int = 8) -> Flask:
     """The kgart web app over a store (opened from ``config`` when not given).
 
     ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
     ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser;
-    ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`).
+    ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`);
+    ``query_processes`` > 0 runs /sparql queries on an on-disk store in that many processes, killed
+    at the timeout, with ``query_queue`` more waiting (see :mod:`kgart.web.query_processes`).
     """
-    from kgart.web import annotation_protocol, api, auth, errors, ld, operations, review, schemes, security, sparql, ui
+    from kgart.web import (
+        annotation_protocol,
+        api,
+        auth,
+        caching,
+        errors,
+        ld,
+        operations,
+        review,
+        schemes,
+        security,
+        sparql,
+        ui,
+    )
 
     config = config or load_config()
     if store is None:
@@ -133,8 +145,13 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
         store = open_store(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = max_upload_bytes
-    app.extensions["kgart"] = KgartServices(config, store, update_token, service_allow or [], query_timeout,
-                                            max_result_bytes)
+    services = KgartServices(config, store, update_token, service_allow or [], query_timeout, max_result_bytes)
+    if query_processes > 0 and isinstance(store, Store) and store.location is not None:
+        services.query_processes = QueryProcesses(
+            str(store.location), size=query_processes, waiting=query_queue,
+            functions=FunctionsSpec("kgart.embeddings.service:similarity_over_store",
+                                    (config.model, config.device, config.index_backend)))
+    app.extensions["kgart"] = services
     if cors_origins:
         from flask_cors import CORS
 
@@ -167,6 +184,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
         return {"embedding": {"done": done, "total": total, "percent": round(100.0 * done / total) if total else 0}}
     errors.init_app(app)
     security.init_app(app)
+    caching.init_app(app)
     return app
 
 

@@ -21,6 +21,7 @@ from kgart.errors import (
     NotReadyError,
     QueryError,
     StoreError,
+    StoreLockedError,
 )
 
 log = logging.getLogger("kgart.web")
@@ -60,7 +61,10 @@ def init_app(app: Flask) -> None:
             log.error("internal query failed on %s: %s", request.path, error)
             return error_response(500, "internal error; the server log has the details")
         status = next((code for kind, code in STATUS if isinstance(error, kind)), 400)
-        return error_response(status, str(error))
+        response = error_response(status, str(error))
+        if isinstance(error, StoreLockedError):
+            response.headers["Retry-After"] = "5"  # a load or another write holds the store
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

@@ -4,7 +4,9 @@ requests by route and status, latency, SPARQL query timeouts, embedding progress
 model), plus one structured access-log line per request (logger ``kgart.access``).
 
 Each app has its own metrics registry (prometheus_client's ``CollectorRegistry``), so that two
-apps in one process (tests) never share counts. Routes are labelled by their URL rule, not the
+apps in one process (tests) never share counts. Under ``kgart serve --workers N`` the workers write
+their values to files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode) and
+``/metrics`` adds them up, whichever worker answers. Routes are labelled by their URL rule, not the
 path, so a client cannot grow the label set.
 """
 
@@ -12,11 +14,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from kgart.rdf import GRAPH_BASE, IRI
 
@@ -33,17 +44,26 @@ class Metrics:
         self.latency = Histogram("kgart_request_seconds", "Time to answer a request", ["route"],
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
                                  registry=self.registry)
+        self.queue_full = Counter("kgart_sparql_queue_full_total",
+                                  "SPARQL queries refused (503) because the query queue was full",
+                                  registry=self.registry)
+        self.queue_depth = Gauge("kgart_sparql_queue_depth", "SPARQL queries running or waiting",
+                                 registry=self.registry, multiprocess_mode="livesum")
         self.query_timeouts = Counter("kgart_sparql_timeouts_total", "SPARQL queries stopped at the query timeout",
                                       registry=self.registry)
         self.embedding = Gauge("kgart_embedding_progress_ratio",
                                "Share of the kind being embedded that is done (1 when no job runs)",
-                               registry=self.registry)
-        self.vectors = Gauge("kgart_vectors", "Stored vectors per model graph", ["graph"], registry=self.registry)
+                               registry=self.registry, multiprocess_mode="mostrecent")
+        self.vectors = Gauge("kgart_vectors", "Stored vectors per model graph", ["graph"], registry=self.registry,
+                             multiprocess_mode="mostrecent")
 
 
 def init_app(app: Flask) -> None:
     metrics = Metrics()
     app.extensions["kgart_metrics"] = metrics
+    pool = app.extensions["kgart"].query_processes
+    if pool is not None:
+        pool.on_depth = metrics.queue_depth.set
 
     @app.before_request
     def started() -> None:
@@ -121,4 +141,9 @@ def metrics_page() -> Response:
     metrics.embedding.set(1.0 if not_ready is None else not_ready.done / not_ready.total if not_ready.total else 0.0)
     for graph, triples in _vector_graphs().items():
         metrics.vectors.labels(graph).set(triples)
-    return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    registry = metrics.registry
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several server workers (kgart serve --workers): every worker's counts, summed.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

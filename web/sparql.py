@@ -12,19 +12,31 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
+from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 from kgart.web.conneg import RDF_TYPES, RESULT_TYPES, choose
-from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, ServiceUnavailable, Unauthorized
+from kgart.web.query_processes import QueryCrashed, QueryTimeout, QueueFull, ResultTooLarge
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    InternalServerError,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+)
 
 from kgart.errors import QueryError
 from kgart.oxigraph_adapter import parse_rdf, serialize_triples
 from kgart.query_guard import ForbiddenService, checked_query
 from kgart.sparql_extensions import has_knn, rewrite_knn, uses_similarity
+
+log = logging.getLogger("kgart.sparql")
 
 SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix kgart: <https://w3id.org/kgart/ns#> .
@@ -73,6 +85,8 @@ def sparql_endpoint() -> Response:
         if has_knn(query):
             # The rewrite is rdflib's text: checked again, so that what runs is what was checked.
             query = _checked(rewrite_knn(query, services.knn), services.service_allow)
+        if services.query_processes is not None:
+            return _in_query_process(services, query, media)
         functions = services.similarity_functions() if uses_similarity(query) else None
         used, body = _bounded(lambda: store.query_serialized(query, media, functions), services.query_timeout)
     except QueryError as e:
@@ -81,6 +95,49 @@ def sparql_endpoint() -> Response:
         raise RequestEntityTooLarge(f"the result is larger than {services.max_result_bytes:,} bytes; "
                                     "narrow the query or add a LIMIT")
     return Response(body, mimetype=used.split(";")[0])
+
+
+def _in_query_process(services: Any, query: str, media: str) -> Response:
+    """The query in one of the worker's query processes (see kgart.web.query_processes): killed at
+    the deadline, refused when the queue is full, streamed with the size cap."""
+    from kgart.web.operations import metrics_of
+
+    metrics = metrics_of(current_app)  # type: ignore[arg-type]
+    try:
+        stream = services.query_processes.run(query, media, timeout=services.query_timeout,
+                                              max_bytes=services.max_result_bytes,
+                                              with_functions=uses_similarity(query))
+    except QueueFull as e:
+        metrics.queue_full.inc()
+        raise Busy(str(e)) from e
+    except QueryTimeout as e:
+        metrics.query_timeouts.inc()
+        raise ServiceUnavailable(str(e)) from e
+    except ResultTooLarge as e:
+        raise RequestEntityTooLarge(str(e)) from e
+    except QueryCrashed as e:
+        raise InternalServerError(str(e)) from e
+    mimetype = stream.media_type.split(";")[0]
+    if stream.complete:
+        return Response(stream.head, mimetype=mimetype)
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield from stream
+        except (QueryTimeout, ResultTooLarge, QueryCrashed, QueryError) as e:
+            if isinstance(e, QueryTimeout):
+                metrics.query_timeouts.inc()
+            log.warning("SPARQL result cut off after streaming began (%s); the connection is ended", e)
+            raise
+
+    return Response(body(), mimetype=mimetype, direct_passthrough=True)
+
+
+class Busy(ServiceUnavailable):
+    """503 with Retry-After: the query queue is full."""
+
+    def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        return [*super().get_headers(environ, scope), ("Retry-After", "1")]
 
 
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kgart-sparql")

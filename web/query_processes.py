@@ -1,0 +1,277 @@
+"""SPARQL queries run in processes of their own, so that a limit can stop them.
+
+The embedded store cannot cancel a query, and a thread cannot be killed: a query past
+its deadline would keep its core busy until it ends on its own. So each server worker
+keeps a few *query processes* (spawned, each with the store open read-only, following
+what the writer publishes: :mod:`kgart.store`). A query goes to an idle one; past the
+deadline that process is killed (the core is free at once) and a fresh one started; a
+query that crashes its process costs that query. A query running past a quarter of a
+second is lowered in priority (``nice``), so that a quick query arriving during a storm of
+heavy ones still gets a core, and its process is replaced when it ends. At most ``size`` queries run and
+``waiting`` wait; one more is refused at once (:class:`QueueFull`, a 503 with
+``Retry-After``), so heavy queries cannot starve the server.
+
+Results stream back in chunks as Oxigraph serializes them, and the process stops
+writing when the result passes ``max_bytes``: memory stays bounded whatever the query.
+A result that ends within the first chunk is answered whole (with its length); a longer
+one is streamed, and one that passes the cap while streaming ends the connection
+without the final chunk, so a client never takes a cut result for a whole one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from kgart.errors import KgartError, QueryError
+from kgart.query_worker import FunctionsSpec, serve_queries
+
+WHOLE_BYTES = 256 * 1024  # results up to this size are answered whole, with Content-Length
+LONG_AFTER_S = 0.25  # a query running longer yields the cores to fresh ones
+LONG_NICENESS = 10
+
+
+class QueueFull(KgartError):
+    """Every query process is busy and the queue is full."""
+
+
+class QueryTimeout(KgartError):
+    """The query did not finish (or did not start) within the time limit; its process was killed."""
+
+
+class ResultTooLarge(KgartError):
+    """The result passed the size cap."""
+
+
+class QueryCrashed(KgartError):
+    """The query's process died while running it."""
+
+
+# -- the pool, in the server worker ---------------------------------------------------
+
+
+@dataclass
+class _Process:
+    process: Any
+    conn: Connection
+
+    def kill(self) -> None:
+        """Stopped at once (its core is free); reaped in the background, off the answer's path."""
+        self.process.kill()
+        self.conn.close()
+        threading.Thread(target=self.process.join, args=(10,), daemon=True).start()
+
+
+@dataclass
+class QueryProcesses:
+    """A server worker's query processes over the store at ``location``."""
+
+    location: str
+    size: int = 2
+    waiting: int = 8
+    functions: FunctionsSpec | None = None
+    on_depth: Callable[[int], None] | None = None  # told the number running or waiting when it changes
+    _idle: queue.Queue[_Process] = field(default_factory=queue.Queue)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _starting: threading.Lock = field(default_factory=threading.Lock)
+    _admitted: int = 0
+    _started: bool = False
+
+    @property
+    def depth(self) -> int:
+        """Queries running or waiting in this worker."""
+        return self._admitted
+
+    def _spawn(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a threaded server worker
+        parent, child = context.Pipe()
+        process = context.Process(target=serve_queries, args=(child, self.location, self.functions),
+                                  name="kgart-query", daemon=True)
+        process.start()
+        child.close()
+        try:
+            if not parent.poll(60) or parent.recv()[0] != "ready":
+                raise QueryCrashed("a query process did not start")
+        except (EOFError, OSError) as e:
+            process.kill()
+            raise QueryCrashed(f"a query process did not start: {e}") from e
+        self._idle.put(_Process(process, parent))
+
+    def _replace(self) -> None:
+        """A fresh process in the background (the caller's answer does not wait for it)."""
+        def spawn() -> None:
+            try:
+                self._spawn()
+            except QueryCrashed:
+                time.sleep(1)
+                threading.Thread(target=spawn, daemon=True).start()
+        threading.Thread(target=spawn, daemon=True, name="kgart-query-spawn").start()
+
+    def start(self) -> None:
+        """Spawn the processes (the first query would otherwise wait for them)."""
+        with self._starting:
+            if not self._started:
+                for _ in range(self.size):
+                    self._spawn()
+                self._started = True
+
+    def start_in_background(self) -> None:
+        threading.Thread(target=self.start, daemon=True, name="kgart-query-start").start()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
+
+    def run(self, text: str, media_type: str, *, timeout: float, max_bytes: int,
+            with_functions: bool = False) -> QueryStream:
+        """Start a query; what comes back says its media type and holds its first bytes.
+
+        :raises QueueFull: when ``size`` queries run and ``waiting`` wait already.
+        :raises QueryTimeout: when it does not finish within ``timeout`` seconds (waiting included).
+        """
+        self.start()
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._admitted >= self.size + self.waiting:
+                raise QueueFull(f"{self.size} queries are running and {self.waiting} are waiting; try again shortly")
+            self._admitted += 1
+            self._tell_depth()
+        try:
+            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self._leave()
+            raise QueryTimeout(f"the query waited {timeout:g} s for a free query process (query timeout)") from None
+        stream = QueryStream(self, worker, deadline, max_bytes)
+        try:
+            worker.conn.send((text, media_type, max_bytes, with_functions))
+            stream.begin()
+        except BaseException:
+            stream.abandon()
+            raise
+        return stream
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._admitted -= 1
+            self._tell_depth()
+
+    def _tell_depth(self) -> None:
+        if self.on_depth is not None:
+            self.on_depth(self._admitted)
+
+    def _done(self, worker: _Process, healthy: bool) -> None:
+        if healthy:
+            self._idle.put(worker)
+        else:
+            worker.kill()
+            self._replace()
+        self._leave()
+
+
+class QueryStream:
+    """One running query: ``media_type``, ``head`` (the first bytes) and ``complete``; iterate for the rest."""
+
+    def __init__(self, pool: QueryProcesses, worker: _Process, deadline: float, max_bytes: int) -> None:
+        self.pool, self.worker, self.deadline, self.max_bytes = pool, worker, deadline, max_bytes
+        self.media_type = ""
+        self.head = b""
+        self.complete = False
+        self.long = False
+        self.started = time.monotonic()
+        self._open = True
+
+    def _receive(self) -> tuple[str, Any]:
+        try:
+            while True:
+                remaining = self.deadline - time.monotonic()
+                if not self.long:
+                    step = min(remaining, LONG_AFTER_S - (time.monotonic() - self.started))
+                    if step > 0 and self.worker.conn.poll(step):
+                        break
+                    if time.monotonic() - self.started >= LONG_AFTER_S:
+                        self._yield_to_fresh_queries()
+                    continue
+                if remaining <= 0 or not self.worker.conn.poll(remaining):
+                    self._finish(healthy=False)
+                    raise QueryTimeout("the query did not finish within the query timeout; it was stopped")
+                break
+            return self.worker.conn.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError) as e:
+            self._finish(healthy=False)
+            raise QueryCrashed("the query crashed its query process (the server is unaffected)") from e
+
+    def _yield_to_fresh_queries(self) -> None:
+        """A query running past LONG_AFTER_S runs at a lower priority from then on, so that a quick
+        query arriving during a storm of heavy ones still gets a core; its process is replaced after."""
+        self.long = True
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.worker.process.pid, LONG_NICENESS)
+
+    def begin(self) -> None:
+        """Wait for the query to start and fill ``head`` (up to :data:`WHOLE_BYTES`, or the whole result)."""
+        kind, value = self._receive()
+        if kind == "error":
+            self._finish(healthy=True)
+            raise QueryError(value)
+        self.media_type = value
+        buffered = bytearray()
+        while len(buffered) < WHOLE_BYTES:
+            kind, value = self._next()
+            if kind == "end":
+                self.complete = True
+                break
+            buffered += value
+        self.head = bytes(buffered)
+
+    def _next(self) -> tuple[str, Any]:
+        kind, value = self._receive()
+        if kind == "too_large":
+            self._finish(healthy=True)
+            raise ResultTooLarge(f"the result is larger than {self.max_bytes:,} bytes; narrow the query or "
+                                 "add a LIMIT")
+        if kind == "error":
+            self._finish(healthy=True)
+            raise QueryError(value)
+        if kind == "end":
+            self._finish(healthy=True)
+        return kind, value
+
+    def __iter__(self) -> Iterator[bytes]:
+        """The whole body: ``head``, then the rest as it comes. A failure past ``head`` raises, which
+        ends the connection without a final chunk."""
+        try:
+            if self.head:
+                yield self.head
+            while not self.complete:
+                kind, value = self._next()
+                if kind == "end":
+                    self.complete = True
+                else:
+                    yield value
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """The client went away (or the answer failed) mid-result: the process is replaced."""
+        if self._open:
+            self._finish(healthy=self.complete)
+
+    def _finish(self, healthy: bool) -> None:
+        if self._open:
+            self._open = False
+            self.pool._done(self.worker, healthy and not self.long)
+
+
+__all__ = ["QueryCrashed", "QueryProcesses", "QueryStream", "QueryTimeout", "QueueFull",
+           "ResultTooLarge"]

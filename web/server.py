@@ -1,0 +1,71 @@
+"""How the app is served: gunicorn pre-forking one worker process per core, or waitress in one.
+
+Nothing is preloaded: each gunicorn worker builds its own app after the fork, so it opens
+the store as a reader that follows what the writer publishes (:mod:`kgart.store`), its
+own query processes, and on first use its encoder and vector indexes (memory-mapped:
+the workers share their pages through the page cache). SIGTERM stops taking new
+connections and lets the requests in flight finish (up to ``graceful_timeout``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+AppFactory = Callable[[], Flask]
+
+
+def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, threads: int,
+                   worker_timeout: float, graceful_timeout: float = 30.0) -> None:
+    """Run ``factory``'s app in ``workers`` pre-forked gunicorn processes (gthread, ``threads`` each)."""
+    from gunicorn.app.base import BaseApplication
+
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    assert metrics_dir, "prepare_metrics_dir() is called before anything imports prometheus_client"
+
+    def child_exit(server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+    class KgartApplication(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                        "worker_class": "gthread", "timeout": math.ceil(worker_timeout),
+                        "graceful_timeout": math.ceil(graceful_timeout), "keepalive": 5, "preload_app": False,
+                        "child_exit": child_exit, "proc_name": "kgart", "accesslog": None,
+                        "errorlog": "-", "loglevel": "warning"}
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Flask:
+            return factory()
+
+    try:
+        KgartApplication().run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def prepare_metrics_dir() -> str:
+    """Where the workers' Prometheus values meet (multiprocess mode): set before any import of
+    prometheus_client, as its multiprocess mode requires."""
+    path = tempfile.mkdtemp(prefix="kgart-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def serve_waitress(app: Flask, *, host: str, port: int, threads: int) -> None:
+    """One process, ``threads`` threads (where gunicorn cannot run, e.g. Windows)."""
+    import waitress
+
+    waitress.serve(app, host=host, port=port, threads=threads, channel_timeout=60, ident="kgart")
+
+
+__all__ = ["prepare_metrics_dir", "serve_gunicorn", "serve_waitress"]
