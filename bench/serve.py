@@ -3,17 +3,21 @@
 Starts `kgart serve` on a store (Iconclass + the Tate collection + vectors), then
 drives it from this process with a bounded number of requests and a time limit
 per endpoint, over keep-alive connections from several threads. Reports req/s,
-p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search, a
-SPARQL hierarchy query, a SPARQL query with the kNN pattern; and the server's
-resident memory (current and peak).
+p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search,
+/api/suggest, a SPARQL hierarchy query, a SPARQL query with the kNN pattern; the
+memory of the whole server (every worker and query process: RSS summed, and PSS,
+which counts shared pages once); then a storm of 10 pathological SPARQL queries
+(each should be answered 503 at the timeout, the CPU idle soon after, and a
+trivial query answered meanwhile).
 
-    python bench/serve.py --store S [--requests 2000] [--seconds 20] [--clients 8]
+    python bench/serve.py --store S [--workers N] [--requests 2000] [--seconds 20] [--clients 8]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +34,7 @@ from tests.oxigraph_server import free_port  # noqa: E402
 HIERARCHY = "SELECT ?c ?label WHERE { ?c skos:broader+ ic:73D ; skos:prefLabel ?label FILTER(lang(?label) = 'en') }"
 KNN = ("SELECT ?hit ?score ?label WHERE { ?hit kgart:similarTo \"a ship in a storm\" ; kgart:k 10 ; "
        "kgart:score ?score . ?hit skos:prefLabel ?label FILTER(lang(?label) = 'en') }")
+STORM = "SELECT (COUNT(*) AS ?n) WHERE { ?a skos:broader ?b . ?c skos:broader ?d }"
 SEARCHES = ["a ship in a storm", "the crucifixion", "portrait of a woman", "still life with fruit", "a dog",
             "landscape with cows", "the annunciation", "winter"]
 CONCEPTS = ["73D82", "11H%28JEROME%29362", "25F23%28LION%29", "31D111%28%2B89%29", "94K21", "26C32", "41A1", "71V13"]
@@ -40,6 +45,8 @@ def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
         return [(f"/iconclass/{c}", {"Accept": "text/turtle"}) for c in CONCEPTS]
     if kind == "/api/search":
         return [("/api/search?" + urllib.parse.urlencode({"q": q}), {}) for q in SEARCHES]
+    if kind == "/api/suggest":
+        return [("/api/suggest?" + urllib.parse.urlencode({"title": q}), {}) for q in SEARCHES]
     if kind == "SPARQL hierarchy query":
         return [("/sparql?" + urllib.parse.urlencode({"query": HIERARCHY}), {"Accept": "application/json"})]
     return [("/sparql?" + urllib.parse.urlencode({"query": KNN}), {"Accept": "application/json"})]
@@ -89,9 +96,79 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
           f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}")
 
 
-def rss(pid: int) -> str:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return f"RSS {fields['VmRSS'].strip()}, peak {fields['VmHWM'].strip()}"
+def tree(pid: int) -> list[int]:
+    """The server and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo += children.get(p, [])
+    return found
+
+
+def memory(pid: int) -> str:
+    rss = pss = 0
+    processes = tree(pid)
+    for p in processes:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return f"{len(processes)} processes, RSS summed {rss / 1024:,.0f} MB, PSS {pss / 1024:,.0f} MB"
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def storm(port: int, pid: int, timeout: float) -> None:
+    """10 pathological queries at once, a trivial one during them, the CPU after the deadline."""
+    def get(query: str) -> tuple[int, float]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout + 60)
+        started = time.perf_counter()
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}),
+                     headers={"Accept": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status, time.perf_counter() - started
+
+    results: list[tuple[int, float]] = []
+    threads = [threading.Thread(target=lambda: results.append(get(STORM))) for _ in range(10)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    trivial = get("ASK {}")
+    for t in threads:
+        t.join()
+    ended = time.perf_counter() - started
+    before = cpu_seconds(pid)
+    time.sleep(2.0)
+    busy = (cpu_seconds(pid) - before) / 2.0
+    print(f"storm: 10 pathological queries: statuses {sorted({s for s, _ in results})}, answered "
+          f"{min(t for _, t in results):.2f}-{max(t for _, t in results):.2f} s (timeout {timeout:g} s), all by "
+          f"{ended:.2f} s; ASK {{}} during the storm: {trivial[0]} in {1000 * trivial[1]:.0f} ms; server CPU in the "
+          f"2 s after: {100 * busy:.0f}% of one core")
 
 
 def main() -> None:
@@ -100,11 +177,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=None, help="kgart serve --workers (default: its own)")
+    parser.add_argument("--query-timeout", type=float, default=10.0)
     args = parser.parse_args()
     port = free_port()
     kgart = str(Path(sys.executable).with_name("kgart"))
-    server = subprocess.Popen([kgart, "--store", args.store, "serve", "--port", str(port), "--threads", "8"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [kgart, "--store", args.store, "serve", "--port", str(port), "--no-access-log",
+               "--query-timeout", str(args.query_timeout)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(600):
             try:
@@ -112,12 +194,16 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        for kind in ("dereference concept as Turtle", "/api/search", "SPARQL hierarchy query", "SPARQL kNN pattern"):
-            drive(port, kind, 20, 60, 1)  # warm up: indexes, model, keyword index
-        print(f"server after warm-up: {rss(server.pid)}")
-        for kind in ("dereference concept as Turtle", "/api/search", "SPARQL hierarchy query", "SPARQL kNN pattern"):
+        kinds = ("dereference concept as Turtle", "/api/search", "/api/suggest", "SPARQL hierarchy query",
+                 "SPARQL kNN pattern")
+        for kind in kinds:
+            drive(port, kind, 40, 120, args.clients)  # warm up every worker: indexes, model, keyword index
+        print(f"server after warm-up: {memory(server.pid)}")
+        for kind in kinds:
             drive(port, kind, args.requests, args.seconds, args.clients)
-        print(f"server at the end: {rss(server.pid)}")
+        print(f"server after the runs: {memory(server.pid)}")
+        storm(port, server.pid, args.query_timeout)
+        print(f"server at the end: {memory(server.pid)}")
     finally:
         server.terminate()
         server.wait(timeout=30)
