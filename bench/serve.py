@@ -56,6 +56,7 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
     targets = paths(kind)
     latencies: list[float] = []
     errors = [0]
+    kinds_of_error: dict[str, int] = {}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
     counter = iter(range(requests))
@@ -74,14 +75,17 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
+                status = str(response.status)
+            except (OSError, http.client.HTTPException) as e:
+                ok, status = False, type(e).__name__
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             elapsed = time.perf_counter() - start
             with lock:
                 latencies.append(elapsed)
                 errors[0] += 0 if ok else 1
+                if not ok:
+                    kinds_of_error[status] = kinds_of_error.get(status, 0) + 1
         conn.close()
 
     started = time.perf_counter()
@@ -93,7 +97,8 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
     wall = time.perf_counter() - started
     ms = np.array(latencies) * 1000
     print(f"{kind:<32} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
-          f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}")
+          f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}"
+          + (f" {kinds_of_error}" if kinds_of_error else ""))
 
 
 def tree(pid: int) -> list[int]:
@@ -129,15 +134,16 @@ def memory(pid: int) -> str:
     return f"{len(processes)} processes, RSS summed {rss / 1024:,.0f} MB, PSS {pss / 1024:,.0f} MB"
 
 
-def cpu_seconds(pid: int) -> float:
-    total = 0.0
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each process of the server's tree."""
+    seconds = {}
     for p in tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        seconds[p] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 def storm(port: int, pid: int, timeout: float) -> None:
@@ -164,7 +170,8 @@ def storm(port: int, pid: int, timeout: float) -> None:
     ended = time.perf_counter() - started
     before = cpu_seconds(pid)
     time.sleep(2.0)
-    busy = (cpu_seconds(pid) - before) / 2.0
+    after = cpu_seconds(pid)  # processes killed in between are gone: only those alive in both count
+    busy = sum(after[p] - before[p] for p in after if p in before) / 2.0
     print(f"storm: 10 pathological queries: statuses {sorted({s for s, _ in results})}, answered "
           f"{min(t for _, t in results):.2f}-{max(t for _, t in results):.2f} s (timeout {timeout:g} s), all by "
           f"{ended:.2f} s; ASK {{}} during the storm: {trivial[0]} in {1000 * trivial[1]:.0f} ms; server CPU in the "

@@ -24,6 +24,7 @@ way to write those keywords.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import cast
 from urllib.parse import urlparse
@@ -33,6 +34,9 @@ from kgart.rdf import PREFIXES
 
 MAX_QUERY_CHARS = 1_000_000
 MAX_CHECKED_CHARS = 32_768
+# rdflib's SPARQL parser (pyparsing) is not safe to run from several threads at once: under a
+# threaded server it failed valid queries now and then. Every rdflib parse in kgart takes this.
+RDFLIB_PARSER = threading.Lock()
 MAX_DEPTH = 100
 
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -149,8 +153,9 @@ def _targets(text: str, update: bool) -> list[str]:
     from rdflib.plugins.sparql import algebra, parser
 
     try:
-        parsed: object = (algebra.translateUpdate(parser.parseUpdate(text), initNs=PREFIXES) if update
-                          else algebra.translateQuery(parser.parseQuery(text), initNs=PREFIXES).algebra)
+        with RDFLIB_PARSER:
+            parsed: object = (algebra.translateUpdate(parser.parseUpdate(text), initNs=PREFIXES) if update
+                              else algebra.translateQuery(parser.parseQuery(text), initNs=PREFIXES).algebra)
     except Exception as e:  # pyparsing and rdflib raise several kinds  # noqa: BLE001
         raise RefusedQuery(f"SPARQL syntax error: {_first_line(e)}") from None
     found: list[str] = []

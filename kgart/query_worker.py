@@ -85,7 +85,7 @@ def serve_queries(conn: Connection, location: str, spec: FunctionsSpec | None) -
             used, write = store.prepare_serialized(text, media_type,
                                                    functions() if with_functions and functions else None)
             conn.send(("start", used))
-            write(sink)
+            write(sink)  # type: ignore[arg-type]  # a file-like sink: write() is all Oxigraph calls
             sink.flush()
             conn.send(("end", sink.total))
         except _TooLarge:

@@ -62,7 +62,7 @@ def rewrite_knn(query: str, evaluate: KnnEvaluator) -> str:
     """
     if not has_knn(query):
         return query
-    from kgart.query_guard import MAX_CHECKED_CHARS
+    from kgart.query_guard import MAX_CHECKED_CHARS, RDFLIB_PARSER
 
     if len(query) > MAX_CHECKED_CHARS:
         raise QueryError(f"a query with a kgart:similarTo pattern may be at most {MAX_CHECKED_CHARS:,} characters")
@@ -73,7 +73,8 @@ def rewrite_knn(query: str, evaluate: KnnEvaluator) -> str:
     from rdflib.plugins.sparql.parserutils import CompValue
 
     try:
-        parsed = translateQuery(parseQuery(query), initNs=PREFIXES)
+        with RDFLIB_PARSER:
+            parsed = translateQuery(parseQuery(query), initNs=PREFIXES)
     except Exception as e:  # pyparsing raises several kinds  # noqa: BLE001
         raise QueryError(f"SPARQL syntax error: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}") from e
 
@@ -111,7 +112,8 @@ def rewrite_knn(query: str, evaluate: KnnEvaluator) -> str:
         return replacement
 
     parsed.algebra = rewrite(parsed.algebra)
-    return translateAlgebra(parsed)
+    with RDFLIB_PARSER:  # the algebra's writer keeps module-level state in some rdflib versions
+        return translateAlgebra(parsed)
 
 
 def _request(props: dict[str, Any]) -> KnnRequest:

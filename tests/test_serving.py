@@ -222,8 +222,9 @@ def test_sigterm_lets_requests_in_flight_finish(store_dir: Path) -> None:
 
 
 def test_a_crashing_query_process_costs_that_query_only(store_dir: Path) -> None:
-    from kgart.errors import QueryError
     from kgart.web.query_processes import QueryCrashed, QueryProcesses, ResultTooLarge
+
+    from kgart.errors import QueryError
 
     pool = QueryProcesses(str(store_dir), size=1, waiting=0)
     pool.start()
