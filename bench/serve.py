@@ -174,8 +174,8 @@ def storm(port: int, pid: int, timeout: float) -> None:
     busy = sum(after[p] - before[p] for p in after if p in before) / 2.0
     print(f"storm: 10 pathological queries: statuses {sorted({s for s, _ in results})}, answered "
           f"{min(t for _, t in results):.2f}-{max(t for _, t in results):.2f} s (timeout {timeout:g} s), all by "
-          f"{ended:.2f} s; the trivial query during the storm: {trivial[0]} in {1000 * trivial[1]:.0f} ms; server CPU in the "
-          f"2 s after: {100 * busy:.0f}% of one core")
+          f"{ended:.2f} s; the trivial query during the storm: {trivial[0]} in {1000 * trivial[1]:.0f} ms; "
+          f"server CPU in the 2 s after: {100 * busy:.0f}% of one core")
 
 
 def main() -> None:
