@@ -111,11 +111,13 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
           batch_size: int = 64, device: str | None = None, language: str = "en",
           index_dir: Path | None = None, backend: str = "exact",
           progress: Callable[[int, int], None] | None = None,
-          encoder: Encoder | None = None) -> list[EmbedReport]:
+          encoder: Encoder | None = None, chunk_size: int | None = None) -> list[EmbedReport]:
     """Bring the vectors of ``kinds`` up to date for one model, then their indexes.
 
-    The model is loaded only when some node needs encoding. ``progress(done,
-    total)`` is called after each batch.
+    The model is loaded only when some node needs encoding. Texts go to the encoder
+    ``chunk_size`` at a time (default 2,048: it sorts them by length into batches of
+    ``batch_size``) and each chunk's vectors are one store write, so a killed job resumes
+    from its last chunk. ``progress(done, total)`` is called after each chunk.
     """
     registry = Kinds.of(store)
     chosen = [registry.get(k) for k in kinds]  # an unknown name: KgartError naming the known ones
@@ -137,7 +139,8 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
             report.timings["read"] = time.perf_counter() - start
             if todo:
                 encoder = encoder or get_encoder(model, device)
-                _encode_and_write(store, encoder, modality, todo, batch_size, report, progress)
+                _encode_and_write(store, encoder, modality, todo, batch_size, report, progress,
+                                  had_vector=set(current), chunk_size=chunk_size or CHUNK)
             start = time.perf_counter()
             load_index(store, model_id, node_kind, modality, index_dir=index_dir, backend=backend)
             report.timings["index"] = time.perf_counter() - start
@@ -145,28 +148,34 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
     return reports
 
 
+# Texts handed to the encoder at once: it sorts them by length into batches of ``batch_size``
+# (less padding), and one chunk's vectors are written in one store write.
+CHUNK = 2048
+
+
 def _encode_and_write(store: TripleStore, encoder: Encoder, modality: str, todo: Sequence[NodeInput], batch_size: int,
-                      report: EmbedReport, progress: Callable[[int, int], None] | None) -> None:
+                      report: EmbedReport, progress: Callable[[int, int], None] | None, *,
+                      had_vector: set[str] | frozenset[str] = frozenset(), chunk_size: int = 2048) -> None:
     graph = embeddings_graph(encoder.model_id)
     encode_s = write_s = 0.0
     done = 0
-    for batch in _chunks(todo, batch_size):
+    for chunk in _chunks(todo, chunk_size if modality == "text" else batch_size):
         t0 = time.perf_counter()
         if modality == "text":
-            vectors = encoder.encode_texts([n.text for n in batch])
-            ok = list(range(len(batch)))
+            vectors = encoder.encode_texts([n.text for n in chunk], batch_size=batch_size)
+            ok = list(range(len(chunk)))
         else:
-            vectors, failures = encoder.encode_images([n.image for n in batch])
+            vectors, failures = encoder.encode_images([n.image for n in chunk])
             failed = {f.source for f in failures}
             report.failed += [(f.source, f.reason) for f in failures]
-            ok = [i for i, n in enumerate(batch) if n.image not in failed]
+            ok = [i for i, n in enumerate(chunk) if n.image not in failed]
         t1 = time.perf_counter()
-        _write_batch(store, graph, encoder.model_id, modality, [batch[i] for i in ok], vectors[ok])
+        _write_batch(store, graph, encoder.model_id, modality, [chunk[i] for i in ok], vectors[ok], had_vector)
         t2 = time.perf_counter()
         encode_s += t1 - t0
         write_s += t2 - t1
         report.encoded += len(ok)
-        done += len(batch)
+        done += len(chunk)
         if progress is not None:
             progress(done, len(todo))
     report.timings["encode"] = encode_s
@@ -174,16 +183,18 @@ def _encode_and_write(store: TripleStore, encoder: Encoder, modality: str, todo:
 
 
 def _write_batch(store: TripleStore, graph: str, model_id: str, modality: str, nodes: Sequence[NodeInput],
-                 vectors: np.ndarray) -> None:
+                 vectors: np.ndarray, had_vector: set[str] | frozenset[str] = frozenset()) -> None:
+    """One store write per batch: the old vectors of nodes that had one go, the new ones come."""
     if not nodes:
         return
-    # Old vectors of these nodes go first; a job killed between the two steps leaves
-    # the nodes without a vector, which the next run encodes again.
-    store.update("DELETE { GRAPH $graph { ?e ?p ?o . ?node kgart:embedding ?e } } WHERE { "
-                 "GRAPH $graph { VALUES ?e { $embeddings } ?e ?p ?o OPTIONAL { ?node kgart:embedding ?e } } }",
-                 {"graph": IRI(graph), "embeddings": [embedding_iri(model_id, modality, n.iri) for n in nodes]})
+    stale = [embedding_iri(model_id, modality, n.iri) for n in nodes if n.iri in had_vector]
     triples = [t for n, v in zip(nodes, vectors, strict=True) for t in vector_triples(model_id, modality, n, v)]
-    store.add_triples(graph, triples)
+    with store.batched():
+        if stale:
+            store.update("DELETE { GRAPH $graph { ?e ?p ?o . ?node kgart:embedding ?e } } WHERE { "
+                         "GRAPH $graph { VALUES ?e { $embeddings } ?e ?p ?o OPTIONAL { ?node kgart:embedding ?e } } }",
+                         {"graph": IRI(graph), "embeddings": stale})
+        store.add_triples(graph, triples)
 
 
 def _chunks(items: Sequence[NodeInput], size: int) -> Iterator[Sequence[NodeInput]]:

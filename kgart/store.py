@@ -80,6 +80,7 @@ from kgart.triplestore import (
     SelectResult,
     StoreQueries,
     StoreVersion,
+    TripleSource,
     TriplesResult,
 )
 
@@ -122,6 +123,7 @@ class Store(StoreQueries):
         self.writer_wait = writer_wait
         self._generation = 0
         self._writes = 0  # in memory: the version
+        self._batch_depth = 0
         self._changed_at = time.time()
         self._pointer_seen: tuple[int, int] | None = None
         self._reader_locks: list[tuple[int, IO[str]]] = []  # generations this process may still read
@@ -303,15 +305,29 @@ class Store(StoreQueries):
         self._remove_unread_generations()
 
     @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Several writes as one: published together at the end (a job writing many small batches
+        pays one checkpoint, not one per batch); if the block fails, none of them is."""
+        with self._writer(self.writer_wait):
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+
+    @contextmanager
     def _writer(self, wait: float = 0.0) -> Iterator[None]:
         """One write: published when it succeeds; when it fails, no reader ever sees any of it."""
         if self.read_only:
             raise StoreError("the store is open read-only")
-        if self.location is None:
-            yield
-            self._changed()
-            return
-        with self._writing:
+        with self._writing:  # one thread writes at a time; a batch holds it throughout
+            if self._batch_depth:
+                yield  # inside batched(): published when the batch ends
+                return
+            if self.location is None:
+                yield
+                self._changed()
+                return
             if not self.shared:
                 try:
                     yield
@@ -554,10 +570,10 @@ class Store(StoreQueries):
         """
         self._writable()
         target = _graph_node(graph)
-        quads = _counting(to_quads(triples, target), progress)
+        quads = to_quads(triples, target)
         with _gc_paused():
             if self.location is None:
-                staged = list(quads)  # consume (and so validate) before touching the graph
+                staged = list(_counting(quads, progress))  # consume (and so validate) before touching the graph
                 if self._db.contains_named_graph(target):
                     self._db.remove_graph(target)
                 self._db.bulk_extend(staged)
@@ -565,7 +581,32 @@ class Store(StoreQueries):
                 self._changed()
                 return len(staged)
             with self._writer(self.writer_wait):
-                return self._replace_in_work(target, quads)
+                return self._replace_in_work(target, quads, progress=progress)
+
+    def replace_graph_from(self, graph: str, source: TripleSource, *,
+                           progress: ProgressCallback | None = None, in_process: bool = False
+                           ) -> tuple[int, object]:
+        """Replace a graph with ``source``'s triples, atomically, like :meth:`replace_graph`.
+
+        On disk the triples are made in a spawned process that streams them as N-Quads to
+        Oxigraph's bulk loader here: Python builds terms on one core while the loader writes
+        on the other (one interpreter cannot do both: the loader holds the GIL). Returns the
+        number of triples written and ``source.result()`` from the process that made them.
+        """
+        if self.location is None or in_process:
+            return self.replace_graph(graph, source.triples(), progress=progress), source.result()
+        self._writable()
+        target = _graph_node(graph)
+        with _gc_paused(), self._writer(self.writer_wait):
+            work = self._target()
+            old_size = _count_graph(work, target)
+            if old_size and old_size * 6 > _count_graph(work, None) - old_size:
+                work = self._fresh_copy_without(target)
+            elif old_size:
+                work.remove_graph(target)
+            result = _bulk_load_produced(work, source, graph, progress)
+            work.add_graph(target)
+            return _count_graph(work, target), result
 
     def drop_graph(self, graph: str) -> bool:
         """Remove a named graph; ``False`` when there was none."""
@@ -581,7 +622,8 @@ class Store(StoreQueries):
                 self._replace_in_work(target, iter(()), drop=True)
         return True
 
-    def _replace_in_work(self, target: ox.NamedNode, quads: Iterator[ox.Quad], *, drop: bool = False) -> int:
+    def _replace_in_work(self, target: ox.NamedNode, quads: Iterator[ox.Quad], *, drop: bool = False,
+                         progress: ProgressCallback | None = None) -> int:
         """Inside one write (:meth:`_writer`): a failure drops the private copy."""
         assert self.location is not None
         work = self._target()
@@ -594,12 +636,13 @@ class Store(StoreQueries):
             work.remove_graph(target)
         if drop:
             return 0
-        before = _count_graph(work, None)
         # In slices: one bulk_extend buffers its whole input before writing it.
         while batch := list(islice(quads, _BULK_BATCH)):
             work.bulk_extend(batch)
+            if progress is not None:
+                progress(len(batch))
         work.add_graph(target)
-        return _count_graph(work, None) - before
+        return _count_graph(work, target)  # the graph is a set: duplicates in the input count once
 
     def _fresh_copy_without(self, target: ox.NamedNode) -> ox.Store:
         """A new private copy holding every graph but ``target``; the old copy is dropped."""
@@ -624,6 +667,78 @@ class Store(StoreQueries):
         gc.collect()
         shutil.rmtree(old_work, ignore_errors=True)
         return new_db
+
+
+class _ProducedQuads(io.RawIOBase):
+    """The N-Quads a producing process sends, read by Oxigraph's bulk loader as a file."""
+
+    def __init__(self, conn: Any, progress: ProgressCallback | None) -> None:
+        self.conn, self.progress = conn, progress
+        self.pending = memoryview(b"")
+        self.ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending and not self.ended:
+            chunk = self.conn.recv_bytes()
+            if not chunk:
+                self.ended = True
+            else:
+                self.pending = memoryview(chunk)
+                if self.progress is not None:
+                    self.progress(chunk.count(b"\n"))
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def _produce_quads(conn: Any, source: TripleSource, graph: str) -> None:
+    """In the producing process: the source's triples as N-Quads chunks, then how it went."""
+    gc.disable()  # as in _gc_paused: millions of short-lived terms, no cycles
+    try:
+        quads = to_quads(source.triples(), named_node(graph))
+        while batch := list(islice(quads, 20_000)):
+            conn.send_bytes(ox.serialize(batch, format=ox.RdfFormat.N_QUADS) or b"")
+        conn.send_bytes(b"")
+        conn.send(("ok", source.result()))
+    except BaseException as e:  # noqa: BLE001 - every failure goes back to the loading process
+        conn.send_bytes(b"")
+        conn.send(("error", type(e).__name__, str(e)))
+    finally:
+        conn.close()
+
+
+def _bulk_load_produced(work: ox.Store, source: TripleSource, graph: str,
+                        progress: ProgressCallback | None) -> object:
+    import multiprocessing
+
+    from kgart.errors import DataSourceError
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=_produce_quads, args=(child, source, graph), name="kgart-load", daemon=True)
+    process.start()
+    child.close()
+    try:
+        try:
+            work.bulk_load(io.BufferedReader(_ProducedQuads(parent, progress), 1 << 20),
+                           format=ox.RdfFormat.N_QUADS)
+            status = parent.recv()
+        except EOFError as e:
+            raise StoreError("the process making the triples died before it finished") from e
+        if status[0] == "ok":
+            return status[1]
+        if status[1] == "DataSourceError":
+            raise DataSourceError(status[2])
+        raise StoreError(f"the load failed: {status[1]}: {status[2]}")
+    finally:
+        parent.close()
+        process.join(10)
+        if process.is_alive():
+            process.kill()
 
 
 def _count_graph(db: ox.Store, graph: ox.NamedNode | None) -> int:

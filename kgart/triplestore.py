@@ -11,6 +11,7 @@ Queries are constant templates with ``$name`` placeholders; values travel as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal as TypingLiteral
@@ -108,6 +109,17 @@ class GraphInfo:
     triples: int
 
 
+@runtime_checkable
+class TripleSource(Protocol):
+    """Triples a loader makes, as an object another process can rebuild (picklable): the
+    embedded store may run :meth:`triples` in a process of its own and hand back :meth:`result`."""
+
+    def triples(self) -> Iterable[Triple]: ...
+
+    def result(self) -> object:
+        """What the loader learnt while making the triples (counts, skipped records)."""
+
+
 @dataclass(frozen=True)
 class StoreVersion:
     """A store's state: a tag that changes with every write, and when that write was."""
@@ -166,6 +178,13 @@ class TripleStore(Protocol):
     def version(self) -> StoreVersion | None:
         """What changes with every write (HTTP validators); None when the backend cannot tell."""
 
+    def batched(self) -> AbstractContextManager[None]:
+        """Several writes published as one where the backend can (the embedded store)."""
+
+    def replace_graph_from(self, graph: str, source: TripleSource, *,
+                           progress: ProgressCallback | None = None) -> tuple[int, object]:
+        """Replace a graph with a loader's triples (made in a process of their own where it pays)."""
+
 
 class StoreQueries:
     """What both backends derive from ``query``: the form-checked shortcuts and graph sizes."""
@@ -175,6 +194,16 @@ class StoreQueries:
     def version(self) -> StoreVersion | None:
         """A remote server does not say when its data changed: no version (pages hash their bodies)."""
         return None
+
+    def batched(self) -> AbstractContextManager[None]:
+        """A remote server runs each request on its own: nothing to group."""
+        return nullcontext()
+
+    def replace_graph_from(self, graph: str, source: TripleSource, *,
+                           progress: ProgressCallback | None = None) -> tuple[int, object]:
+        """:meth:`replace_graph` with the triples of ``source``; the number written and its result."""
+        count = self.replace_graph(graph, source.triples(), progress=progress)  # type: ignore[attr-defined]
+        return count, source.result()
 
     def query(self, sparql: str, bindings: Bindings | None = None, *,
               functions: Functions | None = None) -> QueryResult:

@@ -116,7 +116,7 @@ def test_killed_job_resumes(tmp_path: Path, slice_dir: Path) -> None:
         def progress(done, total):
             if done >= 10:
                 os.kill(os.getpid(), signal.SIGKILL)
-        embed(store, kinds=["iconclass"], batch_size=5, progress=progress)
+        embed(store, kinds=["iconclass"], batch_size=5, chunk_size=5, progress=progress)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
