@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kgart.loaders.collection import LoadReport, run_loader
-from kgart.loaders.iconclass import IconclassLoadReport, IconclassSource, iconclass_triples
+from kgart.loaders.iconclass import PARALLEL_FROM_BYTES, IconclassLoadReport, IconclassTriples
 
 from kgart.errors import DataSourceError
 from kgart.rdf import graph_iri
+from kgart.store import Store
 from kgart.triplestore import TripleStore
 
 __all__ = ["LOADERS", "IconclassLoadResult", "LoadReport", "load_collection", "load_iconclass"]
@@ -50,12 +51,16 @@ def load_iconclass(store: TripleStore, *, data_dir: str | Path | None = None,
 
     :raises DataSourceError: when the data cannot be read; the graph is then unchanged.
     """
-    source = (IconclassSource.from_directory(data_dir) if data_dir is not None
-              else IconclassSource.from_package())
-    report = IconclassLoadReport()
+    made = IconclassTriples(str(data_dir) if data_dir is not None else None,
+                            list(languages) if languages is not None else None)
+    source = made.source()  # read here first: a missing or broken folder fails before any process starts
     graph = graph_iri("iconclass")
-    count = store.replace_graph(graph, iconclass_triples(source, languages, report),
-                                progress=progress)
+    if isinstance(store, Store):
+        count, report = store.replace_graph_from(graph, made, progress=progress,
+                                                 in_process=source.size < PARALLEL_FROM_BYTES)
+    else:
+        count, report = store.replace_graph_from(graph, made, progress=progress)
+    assert isinstance(report, IconclassLoadReport)
     return IconclassLoadResult(graph, source.name, count, report)
 
 

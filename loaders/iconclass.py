@@ -45,6 +45,11 @@ class IconclassSource:
         self.name = name
         self._files = files  # role -> [(display path, content)]
 
+    @property
+    def size(self) -> int:
+        """Bytes of data files (what decides whether a load pays for a process of its own)."""
+        return sum(len(content) for files in self._files.values() for _, content in files)
+
     @classmethod
     def from_package(cls) -> IconclassSource:
         """The data shipped in the ``iconclass`` package (en de fr it pt jp)."""
@@ -209,6 +214,30 @@ class IconclassLoadReport:
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+# A source this large is loaded with its triples made in a process of their own (Store.replace_graph_from).
+PARALLEL_FROM_BYTES = 4_000_000
+
+
+@dataclass
+class IconclassTriples:
+    """The Iconclass graph as a :class:`kgart.triplestore.TripleSource`: rebuilt from where the data
+    lies (``data_dir``, else the package), so another process can make the triples."""
+
+    data_dir: str | None = None
+    languages: list[str] | None = None
+    report: IconclassLoadReport = field(default_factory=IconclassLoadReport)
+
+    def source(self) -> IconclassSource:
+        return (IconclassSource.from_directory(self.data_dir) if self.data_dir is not None
+                else IconclassSource.from_package())
+
+    def triples(self) -> Iterator[Triple]:
+        return iconclass_triples(self.source(), self.languages, self.report)
+
+    def result(self) -> IconclassLoadReport:
+        return self.report
 
 
 def iconclass_triples(source: IconclassSource, languages: Iterable[str] | None = None,
