@@ -5,16 +5,20 @@ SPARQLWrapper (the SPARQL 1.1 Protocol); loads go through the Graph Store
 Protocol in chunks of N-Triples, each its own request, so nothing is sent as
 one giant body.
 
-Atomic replacement of a source graph: the new version is POSTed into a staging
-graph (``…/graph/.staging/{name}/{id}``), then one SPARQL update
-``MOVE GRAPH <staging> TO GRAPH <target>`` switches it in. Readers see the old
-graph or the new one, never a mix, *if the server runs an update as one
-transaction* (Oxigraph and Fuseki/TDB2 do). A load that fails or dies leaves
-the target untouched; its staging graph is dropped by the next load of that
-source. Two things differ from the embedded store and are the server's to
-decide: the staging graph is visible to queries over the union default graph
-while a load runs, and MOVE copies quad by quad on Oxigraph (minutes for a
-million triples).
+Replacing a source graph never copies it on the server (Oxigraph's MOVE and DROP go quad
+by quad: minutes for a million). The new version is spooled to a local file first (so a
+source that fails to parse fails before the server is touched), then:
+
+* a graph the server does not hold yet is written straight into place, a chunk per request:
+  readers see it grow while the load runs; a load that fails drops what it wrote;
+* a graph that changed by at most ``diff_triples`` (20,000) triples — a reload of the same
+  release, a corrected record — is updated by one ``DELETE DATA … ; INSERT DATA …``, one
+  transaction on Oxigraph and Fuseki/TDB2: readers see the old version or the new one;
+* a larger change is POSTed into a staging graph (``…/graph/.staging/{name}/{id}``) and
+  switched in by one ``MOVE`` (given up to 30 minutes, whatever ``timeout`` says); readers
+  see the old graph until the MOVE commits, and the staging graph over the union default
+  graph while it is written. A failed load leaves the target untouched and its staging graph
+  is dropped by the next load of that source.
 
 Blank nodes cannot span requests, so they are sent as skolem IRIs
 (``…/.well-known/genid/{load id}/{label}``).
@@ -27,20 +31,24 @@ all graphs: run ``oxigraph serve --union-default-graph`` (Fuseki:
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import json
 import socket
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from kgart.errors import QueryError, StoreError
 from kgart.oxigraph_adapter import checked_iri, parse_rdf, serialize_ntriples
 from kgart.rdf import GRAPH_BASE, IRI, KGART_BASE, BlankNode, Literal, Term, Triple, slug, sparql_prefixes
-from kgart.sparql_template import Bindings, fill
+from kgart.sparql_template import Bindings, Triples, fill
 from kgart.triplestore import (
     BooleanResult,
     Functions,
@@ -54,6 +62,8 @@ from kgart.triplestore import (
 STAGING_BASE = GRAPH_BASE + ".staging/"
 SKOLEM_BASE = KGART_BASE + ".well-known/genid/"
 CHUNK_TRIPLES = 50_000
+DIFF_TRIPLES = 20_000  # a reload that changes at most this many triples is one diff update
+LONG_UPDATE_S = 1800.0  # a MOVE of a large graph copies quad by quad on some servers (Oxigraph)
 _PREFIXES = sparql_prefixes()
 
 
@@ -74,7 +84,7 @@ class RemoteStore(StoreQueries):
     def __init__(self, url: str, *, query_url: str | None = None, update_url: str | None = None,
                  gsp_url: str | None = None, user: str | None = None, password: str | None = None,
                  timeout: float = 60.0, index_location: Path | None = None,
-                 chunk_triples: int = CHUNK_TRIPLES) -> None:
+                 chunk_triples: int = CHUNK_TRIPLES, diff_triples: int = DIFF_TRIPLES) -> None:
         base = url.rstrip("/")
         self.url = base
         self.query_url = query_url or f"{base}/query"
@@ -82,6 +92,7 @@ class RemoteStore(StoreQueries):
         self.gsp_url = gsp_url or f"{base}/store"
         self.timeout = timeout
         self.chunk_triples = chunk_triples
+        self.diff_triples = diff_triples
         self._auth = ("Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()) if user else None
         self._credentials = (user, password or "") if user else None
         if index_location is None:
@@ -231,32 +242,113 @@ class RemoteStore(StoreQueries):
 
     def replace_graph(self, graph: str, triples: Iterable[Triple], *,
                       progress: Callable[[int], None] | None = None) -> int:
-        """Load into a staging graph, then switch it in with one MOVE (see the module docstring)."""
+        """Replace a graph without copying it on the server (see the module docstring): the new
+        version is spooled to a local file first, then written straight into a graph that is new,
+        sent as one diff update when little changed, or staged and MOVEd when much did."""
         self._drop_stale_staging(graph)
         load_id = uuid.uuid4().hex
-        staging = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/{load_id}"
-        total = 0
-        try:
+        with tempfile.TemporaryFile(prefix="kgart-load-") as spool:
+            digests: set[bytes] = set()
+            total = 0
             for chunk in _chunks(_skolemized(triples, load_id), self.chunk_triples):
-                self._gsp("POST", staging, serialize_ntriples(chunk))
+                data = serialize_ntriples(chunk)
+                spool.write(data)
+                digests.update(_digest(line) for line in data.splitlines() if line)
                 total += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-            if total == 0:
-                self.update("DROP SILENT GRAPH $graph ; CREATE SILENT GRAPH $graph", {"graph": IRI(graph)})
-            else:
-                self.update("MOVE SILENT GRAPH $staging TO GRAPH $graph",
-                            {"staging": IRI(staging), "graph": IRI(graph)})
-        except BaseException as e:
             try:
+                return self._write_spooled(graph, spool, digests, total, load_id, progress)
+            except StoreError as e:
+                raise StoreError(f"{e}. The load of <{graph}> stopped half-way; the previous version of the "
+                                 "graph is untouched (a partial staging copy is removed by the next load).") from e
+
+    def _write_spooled(self, graph: str, spool: IO[bytes], digests: set[bytes], total: int, load_id: str,
+                       progress: Callable[[int], None] | None) -> int:
+        if not self.has_graph(graph):
+            self._post_spool(spool, graph, progress, new_graph=True)
+            if total == 0:
+                self.update("CREATE SILENT GRAPH $graph", {"graph": IRI(graph)})
+            return len(digests)
+        if self._replace_by_diff(graph, spool, digests):
+            return len(digests)
+        staging = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/{load_id}"
+        try:
+            self._post_spool(spool, staging, progress)
+            self._long_update("MOVE SILENT GRAPH $staging TO GRAPH $graph",
+                              {"staging": IRI(staging), "graph": IRI(graph)})
+        except BaseException:
+            with contextlib.suppress(StoreError, QueryError):
                 self.update("DROP SILENT GRAPH $staging", {"staging": IRI(staging)})
-            except (StoreError, QueryError):
-                if isinstance(e, StoreError):
-                    raise StoreError(f"{e}. The load of <{graph}> stopped half-way; the previous version "
-                                     "of the graph is untouched, and the next load removes the partial "
-                                     "staging copy.") from e
             raise
-        return total
+        return len(digests)
+
+    def _post_spool(self, spool: IO[bytes], graph: str, progress: Callable[[int], None] | None, *,
+                    new_graph: bool = False) -> None:
+        """The spooled N-Triples into ``graph``, a chunk per request. Into a new graph a failure
+        drops what was written, so the graph is again absent, as before the load."""
+        spool.seek(0)
+        try:
+            while lines := list(islice(spool, self.chunk_triples)):
+                self._gsp("POST", graph, b"".join(lines))
+                if progress is not None:
+                    progress(len(lines))
+        except BaseException:
+            if new_graph:
+                with contextlib.suppress(StoreError, QueryError):
+                    self._long_update("DROP SILENT GRAPH $graph", {"graph": IRI(graph)})
+            raise
+
+    def _replace_by_diff(self, graph: str, spool: IO[bytes], digests: set[bytes]) -> bool:
+        """When the new version differs from the stored one by at most ``diff_triples`` triples:
+        one update deletes and inserts just those (one transaction on the server). False when
+        the difference is larger (the caller stages and moves)."""
+        current: set[bytes] = set()
+        removed_digests: set[bytes] = set()
+        for line in self._graph_lines(graph):
+            digest = _digest(line)
+            current.add(digest)
+            if digest not in digests:
+                removed_digests.add(digest)
+                if len(removed_digests) > self.diff_triples:
+                    return False
+        spool.seek(0)
+        added = [line for line in spool if line.strip() and _digest(line.rstrip(b"\n")) not in current]
+        if len(added) + len(removed_digests) > self.diff_triples:
+            return False
+        if not added and not removed_digests:
+            return True
+        removed = [line for line in self._graph_lines(graph) if _digest(line) in removed_digests]
+        self._long_update("DELETE DATA { GRAPH $graph { $old } } ; INSERT DATA { GRAPH $graph { $new } }",
+                          {"graph": IRI(graph),
+                           "old": Triples(list(parse_rdf(b"\n".join(removed), "application/n-triples"))),
+                           "new": Triples(list(parse_rdf(b"".join(added), "application/n-triples")))})
+        return True
+
+    def _graph_lines(self, graph: str) -> Iterator[bytes]:
+        """A stored graph's N-Triples, line by line, as the server streams them."""
+        url = f"{self.gsp_url}?graph={quote(checked_iri(graph), safe='')}"
+        request = urllib.request.Request(url, headers={"Accept": "application/n-triples"})
+        if self._auth:
+            request.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                for line in response:
+                    line = line.rstrip(b"\r\n")
+                    if line:
+                        yield line
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                raise StoreError(f"Graph Store Protocol GET <{graph}> failed at {self.url}: HTTP {e.code}") from e
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            raise StoreError(f"reading <{graph}> from {self.url} failed: {e}") from e
+
+    def _long_update(self, sparql: str, bindings: Bindings) -> None:
+        """An update that may touch a whole graph: given :data:`LONG_UPDATE_S` whatever the timeout."""
+        timeout = self.timeout
+        self.timeout = max(timeout, LONG_UPDATE_S)
+        try:
+            self.update(sparql, bindings)
+        finally:
+            self.timeout = timeout
 
     def _drop_stale_staging(self, graph: str) -> None:
         prefix = f"{STAGING_BASE}{quote(graph.removeprefix(GRAPH_BASE), safe='')}/"
@@ -270,6 +362,10 @@ class RemoteStore(StoreQueries):
             return False
         self.update("DROP GRAPH $graph", {"graph": IRI(graph)})
         return True
+
+
+def _digest(line: bytes) -> bytes:
+    return hashlib.blake2b(line, digest_size=16).digest()
 
 
 def _term(binding: dict[str, str]) -> Term:

@@ -217,3 +217,22 @@ def test_server_over_a_remote_store(oxigraph_server, slice_dir: Path, tmp_path: 
     assert client.get("/api/hierarchy/73D82").get_json()["ancestors"][-1]["notation"] == "73D8"
     functions = client.get("/sparql", query_string={"query": "SELECT (kgart:similarity(ic:73D, ic:73D8) AS ?s) {}"})
     assert functions.status_code == 400 and "embedded store only" in functions.get_json()["error"]
+
+
+def test_remote_reload_writes_only_what_changed(tmp_path: Path) -> None:
+    """A new graph goes straight into place, a small change is one diff update, a large one is
+    staged and moved; every way ends with exactly the new version and no staging graph."""
+    server = OxigraphServer(tmp_path / "data").start()
+    try:
+        store = RemoteStore(server.url, chunk_triples=100, diff_triples=10, index_location=tmp_path / "ix")
+        g = graph_iri("a")
+        assert store.replace_graph(g, triples(300)) == 300
+        changed = triples(300)[:295] + triples(3, "small")
+        assert store.replace_graph(g, changed) == 298  # 5 removed, 3 added: one update
+        assert values(store, g) == {f"v1-{i}" for i in range(295)} | {"small-0", "small-1", "small-2"}
+        assert store.replace_graph(g, triples(40, "big")) == 40  # 298 removed: staged, then MOVE
+        assert values(store, g) == {f"big-{i}" for i in range(40)}
+        assert store.replace_graph(g, triples(40, "big")) == 40  # nothing changed: nothing written
+        assert store.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows == [{"g": IRI(g)}]
+    finally:
+        server.stop()
