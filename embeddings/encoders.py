@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import sys
 import threading
 import urllib.request
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,8 +77,16 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def _no_nvidia_driver() -> bool:
+    """No NVIDIA driver on this machine: CUDA cannot be there, and torch (hundreds of MB in
+    every server worker) need not be imported to find that out."""
+    return not Path("/proc/driver/nvidia/version").exists() and shutil.which("nvidia-smi") is None
+
+
 def pick_device(device: str | None) -> str:
     """``cpu``, ``cuda`` or automatic (CUDA when present)."""
+    if device in (None, "", "auto", "cpu") and sys.platform == "linux" and _no_nvidia_driver():
+        return "cpu"
     import torch
 
     if device in (None, "", "auto"):
@@ -136,11 +146,10 @@ class OnnxTextEncoder:
     def __init__(self, model_dir: str, *, model_id: str, cache_dir: Path | None = None) -> None:
         try:
             import onnxruntime as ort
-            from transformers import AutoTokenizer
         except ImportError as e:  # pragma: no cover - dependencies
-            raise EncoderError(f"ONNX Runtime or transformers is not installed: {e}") from e
+            raise EncoderError(f"ONNX Runtime is not installed: {e}") from e
         self.model_id = model_id
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer = _fast_tokenizer(model_dir, self.max_length)
         onnx_path = _exported_onnx(model_dir, cache_dir)
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
@@ -154,9 +163,7 @@ class OnnxTextEncoder:
         out: np.ndarray | None = None
         for start in range(0, len(texts), batch_size):
             rows = order[start:start + batch_size]
-            batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
-            feeds = {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+            feeds = self.tokenizer([texts[i] for i in rows])
             hidden = self.session.run(None, feeds)[0]
             mask = feeds["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -169,6 +176,40 @@ class OnnxTextEncoder:
 
     def encode_images(self, images: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, list[ImageFailure]]:
         raise EncoderError(f"{self.model_id} encodes text only; configure a CLIP model for images")
+
+
+Tokenize = Callable[[list[str]], dict[str, np.ndarray]]
+
+
+def _fast_tokenizer(model_dir: str, max_length: int) -> Tokenize:
+    """The model's own tokenizer.json read by the `tokenizers` library: the same ids as
+    transformers' fast tokenizer, without importing transformers (and with it torch: about
+    400 MB in every server worker). Models without a tokenizer.json use transformers'."""
+    path = Path(model_dir) / "tokenizer.json"
+    if not path.exists():
+        from transformers import AutoTokenizer
+
+        slow = AutoTokenizer.from_pretrained(model_dir)
+
+        def via_transformers(texts: list[str]) -> dict[str, np.ndarray]:
+            batch = slow(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
+            return {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+
+        return via_transformers
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.enable_truncation(max_length=max_length)
+    pad_token = "[PAD]" if tokenizer.token_to_id("[PAD]") is not None else "<pad>"
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token) or 0, pad_token=pad_token)
+
+    def encode(texts: list[str]) -> dict[str, np.ndarray]:
+        encodings = tokenizer.encode_batch(texts)
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+
+    return encode
 
 
 def _exported_onnx(model_dir: str, cache_dir: Path | None) -> Path:
