@@ -8,9 +8,10 @@ p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search,
 memory of the whole server (every worker and query process: RSS summed, and PSS,
 which counts shared pages once); then a storm of 10 pathological SPARQL queries
 (each should be answered 503 at the timeout, the CPU idle soon after, and a
-trivial query answered meanwhile).
+trivial query answered meanwhile); with --soak, every route mixed for that long: errors,
+5xx and the growth of the server's memory after a warm-up.
 
-    python bench/serve.py --store S [--workers N] [--requests 2000] [--seconds 20] [--clients 8]
+    python bench/serve.py --store S [--workers N] [--requests 2000] [--seconds 20] [--clients 8] [--soak 600]
 """
 
 from __future__ import annotations
@@ -47,6 +48,13 @@ def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
         return [("/api/search?" + urllib.parse.urlencode({"q": q}), {}) for q in SEARCHES]
     if kind == "/api/suggest":
         return [("/api/suggest?" + urllib.parse.urlencode({"title": q}), {}) for q in SEARCHES]
+    if kind == "soak":  # every route, a few of each
+        return [p for k in ("dereference concept as Turtle", "/api/search", "/api/suggest", "SPARQL hierarchy query",
+                            "SPARQL kNN pattern") for p in paths(k)[:3]] + [
+            ("/api/hierarchy/73D?counts=1", {}), ("/api/autocomplete?q=stor", {}), ("/.well-known/void", {}),
+            ("/", {}), ("/iconclass/73D", {"Accept": "text/html"}),
+            ("/api/similar?iri=http%3A%2F%2Ficonclass.org%2F73D", {}),
+            ("/healthz", {}), ("/readyz", {}), ("/metrics", {})]
     if kind == "SPARQL hierarchy query":
         return [("/sparql?" + urllib.parse.urlencode({"query": HIERARCHY}), {"Accept": "application/json"})]
     return [("/sparql?" + urllib.parse.urlencode({"query": KNN}), {"Accept": "application/json"})]
@@ -178,6 +186,28 @@ def storm(port: int, pid: int, timeout: float) -> None:
           f"server CPU in the 2 s after: {100 * busy:.0f}% of one core")
 
 
+def pss_mb(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        try:
+            total += sum(int(line.split()[1]) for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+                         if line.startswith("Pss:"))
+        except OSError:
+            continue
+    return total / 1024
+
+
+def soak(port: int, pid: int, seconds: float, clients: int) -> None:
+    """Every route mixed for ``seconds`` (bounded: loopback, a fixed set of requests); memory after a
+    minute of warm-up against the end."""
+    drive(port, "soak", 10**9, min(60.0, seconds / 5), clients)
+    start_mb = pss_mb(pid)
+    drive(port, "soak", 10**9, seconds, clients)
+    end_mb = pss_mb(pid)
+    print(f"soak {seconds:g} s: PSS after warm-up {start_mb:,.0f} MB, at the end {end_mb:,.0f} MB, "
+          f"growth {100 * (end_mb - start_mb) / start_mb:+.1f}% (target <= 5%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True)
@@ -186,6 +216,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=None, help="kgart serve --workers (default: its own)")
     parser.add_argument("--query-timeout", type=float, default=10.0)
+    parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
+                        help="then a soak mixing every route this long (the target: 600): errors, 5xx, memory growth")
     args = parser.parse_args()
     port = free_port()
     kgart = str(Path(sys.executable).with_name("kgart"))
@@ -211,6 +243,8 @@ def main() -> None:
         print(f"server after the runs: {memory(server.pid)}")
         storm(port, server.pid, args.query_timeout)
         print(f"server at the end: {memory(server.pid)}")
+        if args.soak:
+            soak(port, server.pid, args.soak, args.clients)
     finally:
         server.terminate()
         server.wait(timeout=30)
