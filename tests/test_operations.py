@@ -23,8 +23,9 @@ def test_health_readiness_and_metrics(tmp_path: Path, caplog: pytest.LogCaptureF
     store = Store(tmp_path / "store")
     load_iconclass(store, data_dir=write_iconclass_slice(tmp_path / "ic"))
     load_collection(store, "rkd", write_collections(tmp_path / "in")["rkd_json"])
+    # The heavy query below runs in a query process, which the timeout kills (a thread would run on).
     app = create_app(load_config({"store": str(tmp_path / "store")}, env={}), store=store, users=Users(None),
-                     query_timeout=0.0001)
+                     query_timeout=0.5, query_processes=1)
     client = app.test_client()
     assert client.get("/healthz").get_json() == {"status": "alive"}
     not_yet = client.get("/readyz")
@@ -40,7 +41,7 @@ def test_health_readiness_and_metrics(tmp_path: Path, caplog: pytest.LogCaptureF
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["store"] == "open"
     assert list(ready.get_json()["vectors"].values())[0] > 0
-    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
     with caplog.at_level(logging.INFO, logger="kgart.access"):
         assert client.get("/sparql", query_string={"query": heavy}).status_code == 503
         client.get("/iconclass/73D")
@@ -53,6 +54,7 @@ def test_health_readiness_and_metrics(tmp_path: Path, caplog: pytest.LogCaptureF
     assert "kgart_sparql_timeouts_total 1.0" in text
     assert 'kgart_request_seconds_bucket{le="0.005",route="/readyz"}' in text
     assert "kgart_embedding_progress_ratio 1.0" in text and 'kgart_vectors{graph="embeddings/' in text
+    services.query_processes.close()
     store.close()
 
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from functools import cache
 from typing import Any
 
@@ -140,20 +139,38 @@ class Busy(ServiceUnavailable):
         return [*super().get_headers(environ, scope), ("Retry-After", "1")]
 
 
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kgart-sparql")
+# The in-thread path (an in-memory or remote store, or --query-processes 0): at most 8 at once.
+_RUNNING = threading.BoundedSemaphore(8)
 
 
 def _bounded(run: Callable[[], tuple[str, bytes]], timeout: float) -> tuple[str, bytes]:
-    """Run a query with a time limit. The embedded store cannot cancel a query: past the
-    limit the client gets 503 at once, and the query's thread finishes on its own."""
-    future = _POOL.submit(run)
-    try:
-        return future.result(timeout=timeout)
-    except FutureTimeout as e:
-        from kgart.web.operations import metrics_of
+    """Run a query in a thread with a time limit. A thread cannot be stopped: past the limit the
+    client gets 503 at once and the query finishes on its own, in a daemon thread, so that it
+    never holds up the process's exit (the server's query processes are killed instead)."""
+    from kgart.web.operations import metrics_of
 
+    if not _RUNNING.acquire(timeout=timeout):
         metrics_of(current_app).query_timeouts.inc()  # type: ignore[arg-type]
-        raise ServiceUnavailable(f"the query did not finish within {timeout:g} s (query timeout)") from e
+        raise ServiceUnavailable(f"no query slot came free within {timeout:g} s (query timeout)")
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = run()
+        except BaseException as e:  # noqa: BLE001 - handed to the request's thread below
+            outcome["error"] = e
+        finally:
+            _RUNNING.release()
+
+    thread = threading.Thread(target=target, daemon=True, name="kgart-sparql")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        metrics_of(current_app).query_timeouts.inc()  # type: ignore[arg-type]
+        raise ServiceUnavailable(f"the query did not finish within {timeout:g} s (query timeout)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
 
 
 def _update(update: str) -> Response:
