@@ -124,6 +124,7 @@ class Store(StoreQueries):
         self._generation = 0
         self._writes = 0  # in memory: the version
         self._batch_depth = 0
+        self._graphs_seen: tuple[str, list[GraphInfo]] | None = None
         self._changed_at = time.time()
         self._pointer_seen: tuple[int, int] | None = None
         self._reader_locks: list[tuple[int, IO[str]]] = []  # generations this process may still read
@@ -323,6 +324,8 @@ class Store(StoreQueries):
         with self._writing:  # one thread writes at a time; a batch holds it throughout
             if self._batch_depth:
                 yield  # inside batched(): published when the batch ends
+                if self.location is None:
+                    self._changed()
                 return
             if self.location is None:
                 yield
@@ -507,6 +510,19 @@ class Store(StoreQueries):
                 raise QueryError(f"SPARQL query failed: {e}") from e
 
         return fmt.media_type, write
+
+    def graphs(self) -> list[GraphInfo]:
+        """The named graphs and their sizes, counted once per version of the store (counting
+        every quad takes a second or more on a large store; pages and /metrics ask often)."""
+        if self._batch_depth:
+            return super().graphs()  # a batch's writes are not a version yet
+        version = self.version().tag
+        cached = self._graphs_seen
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        infos = super().graphs()
+        self._graphs_seen = (version, infos)
+        return list(infos)
 
     def has_graph(self, graph: str) -> bool:
         return bool(self._reading().contains_named_graph(_graph_node(graph)))
