@@ -581,8 +581,8 @@ class Store(StoreQueries):
         """Replace a named graph with ``triples``, atomically for readers.
 
         If iterating ``triples`` raises, or the process dies, the graph keeps its
-        previous content. Returns the number of triples written (duplicates
-        included; the graph is a set).
+        previous content. Returns the number of triples the graph holds afterwards
+        (the graph is a set: a triple given twice counts once).
         """
         self._writable()
         target = _graph_node(graph)
@@ -614,12 +614,7 @@ class Store(StoreQueries):
         self._writable()
         target = _graph_node(graph)
         with _gc_paused(), self._writer(self.writer_wait):
-            work = self._target()
-            old_size = _count_graph(work, target)
-            if old_size and old_size * 6 > _count_graph(work, None) - old_size:
-                work = self._fresh_copy_without(target)
-            elif old_size:
-                work.remove_graph(target)
+            work = self._work_without(target)
             result = _bulk_load_produced(work, source, graph, progress)
             work.add_graph(target)
             return _count_graph(work, target), result
@@ -642,14 +637,7 @@ class Store(StoreQueries):
                          progress: ProgressCallback | None = None) -> int:
         """Inside one write (:meth:`_writer`): a failure drops the private copy."""
         assert self.location is not None
-        work = self._target()
-        old_size = _count_graph(work, target)
-        if old_size and old_size * 6 > _count_graph(work, None) - old_size:
-            # Deleting quads costs far more than loading them: for a graph that
-            # is a large share of the store, copy the *other* graphs instead.
-            work = self._fresh_copy_without(target)
-        elif old_size:
-            work.remove_graph(target)
+        work = self._work_without(target)
         if drop:
             return 0
         # In slices: one bulk_extend buffers its whole input before writing it.
@@ -659,6 +647,18 @@ class Store(StoreQueries):
                 progress(len(batch))
         work.add_graph(target)
         return _count_graph(work, target)  # the graph is a set: duplicates in the input count once
+
+    def _work_without(self, target: ox.NamedNode) -> ox.Store:
+        """The private copy with ``target`` gone, ready for its new version."""
+        work = self._target()
+        old_size = _count_graph(work, target)
+        if old_size and old_size * 6 > _count_graph(work, None) - old_size:
+            # Deleting quads costs far more than loading them: for a graph that
+            # is a large share of the store, copy the *other* graphs instead.
+            return self._fresh_copy_without(target)
+        if old_size:
+            work.remove_graph(target)
+        return work
 
     def _fresh_copy_without(self, target: ox.NamedNode) -> ox.Store:
         """A new private copy holding every graph but ``target``; the old copy is dropped."""
