@@ -194,19 +194,16 @@ class QueryStream:
     def _receive(self) -> tuple[str, Any]:
         try:
             while True:
-                remaining = self.deadline - time.monotonic()
-                if not self.long:
-                    step = min(remaining, LONG_AFTER_S - (time.monotonic() - self.started))
-                    if step > 0 and self.worker.conn.poll(step):
-                        break
-                    if time.monotonic() - self.started >= LONG_AFTER_S:
-                        self._yield_to_fresh_queries()
-                    continue
-                if remaining <= 0 or not self.worker.conn.poll(remaining):
+                now = time.monotonic()
+                remaining = self.deadline - now
+                if remaining <= 0:
                     self._finish(healthy=False)
                     raise QueryTimeout("the query did not finish within the query timeout; it was stopped")
-                break
-            return self.worker.conn.recv()  # type: ignore[no-any-return]
+                wait = remaining if self.long else min(remaining, LONG_AFTER_S - (now - self.started))
+                if self.worker.conn.poll(max(wait, 0.0)):
+                    return self.worker.conn.recv()  # type: ignore[no-any-return]
+                if not self.long and time.monotonic() - self.started >= LONG_AFTER_S:
+                    self._yield_to_fresh_queries()
         except (EOFError, OSError) as e:
             self._finish(healthy=False)
             raise QueryCrashed("the query crashed its query process (the server is unaffected)") from e
@@ -220,11 +217,7 @@ class QueryStream:
 
     def begin(self) -> None:
         """Wait for the query to start and fill ``head`` (up to :data:`WHOLE_BYTES`, or the whole result)."""
-        kind, value = self._receive()
-        if kind == "error":
-            self._finish(healthy=True)
-            raise QueryError(value)
-        self.media_type = value
+        _, self.media_type = self._next()  # "start", with the media type (or an error, raised)
         buffered = bytearray()
         while len(buffered) < WHOLE_BYTES:
             kind, value = self._next()
