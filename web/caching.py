@@ -20,7 +20,7 @@ from flask import Flask, Response, current_app, g, request, session
 # Where answers depend on the store alone (and the request); writes, logins, operators' routes and
 # the Web Annotation Protocol (which has its own per-annotation tags) are not here.
 CACHED_PREFIXES = ("/iconclass", "/artwork/", "/sentence/", "/resource", "/.well-known/void", "/dump/", "/api/",
-                   "/scheme", "/search", "/sparql", "/concept", "/static/")
+                   "/scheme", "/search", "/sparql", "/concept")
 CACHE_CONTROL_PUBLIC = "public, max-age=0, must-revalidate"
 CACHE_CONTROL_PRIVATE = "private, max-age=0, must-revalidate"
 
@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def answer_from_cache() -> Response | None:
         g.kgart_tag = None
-        if not _cached_route() or request.path.startswith("/static/"):
+        if not _cached_route():
             return None
         services = current_app.extensions["kgart"]
         if services.not_ready() is not None:
@@ -76,9 +76,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def tag(response: Response) -> Response:
-        if response.status_code == 304 or not _cached_route() or request.path.startswith("/static/"):
-            return response
-        if response.status_code != 200 or response.direct_passthrough and g.get("kgart_tag") is None:
+        if response.status_code != 200 or not _cached_route():
             return response
         tag_value = g.get("kgart_tag")
         if tag_value is not None:
