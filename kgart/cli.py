@@ -542,37 +542,51 @@ def eval_group() -> None:
 
 @eval_group.command("suggest")
 @click.option("--input", "input_file", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="RKD table (Title + Iconclass code) or JSON Lines with gold codes.")
+              help="RKD table (Title + Iconclass code) or JSON Lines with gold codes (kgart eval split writes them).")
 @click.option("--k", "ks", default="1,5,10", show_default=True, help="Cut-offs, comma-separated.")
 @click.option("--no-ablation", is_flag=True, help="Only the configured blend, not each component.")
 @click.option("--fields", default="title,description", show_default=True,
               help="Which fields of each item make the query: title, description, keywords.")
 @click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True,
-              help="tate: --input is Tate records (JSON Lines, .gz too); gold = each record's subject terms.")
+              help="tate: gold = Tate subject terms (--input: Tate records, or a kgart eval split file of them).")
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True,
-              help="With --scheme tate: how many records (with subjects) to evaluate.")
+              help="With --scheme tate and Tate records as --input: the first this many records with subjects "
+                   "(no random sample: kgart eval split --sample draws one).")
 @click.option("--half", type=click.Choice(["1", "2"]),
               help="Only every second item: 1 = the 1st, 3rd, … (to tune weights on), 2 = the others (to check them).")
+@click.option("--titled", is_flag=True, help="Only items with a title.")
+@click.option("--query-language", metavar="LANG",
+              help="Query with the items' titles in this language (gold JSON Lines with a \"titles\" object).")
+@click.option("--compare", "compare", multiple=True, metavar="MODEL",
+              help="Also score this model (e.g. trained:NAME) beside the configured one, in the same run; "
+                   "repeatable. A trained model is scored with the blend and with its learned ranker.")
 @pass_ctx
 @_friendly_errors
 def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str, scheme: str,
-                 limit: int, half: str | None) -> None:
+                 limit: int, half: str | None, titled: bool, query_language: str | None,
+                 compare: tuple[str, ...]) -> None:
     """R@K, branch@K and MRR of code suggestion, with the ablation per component.
 
     Usage priors, less one use of each gold item's codes so that they cannot repeat
     the answers: Iconclass's from the usage_counts files, Tate subjects' counted in
     the loaded Tate collection. The gold items' own records in the store (matched by
-    their RKD number or Tate acno) are left out of the neighbours.
+    their RKD number or Tate acno) are left out of the neighbours. A trained model or
+    ranker is refused for items it was trained on.
     """
     from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold, records_in_store
     from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
-    gold = read_tate_gold(input_file, limit) if scheme == "tate" else read_gold(input_file)
+    is_records = scheme == "tate" and not input_file.endswith((".jsonl", ".ndjson"))
+    gold = read_tate_gold(input_file, limit) if is_records else read_gold(input_file)
     if not gold:
         raise click.ClickException(f"no items with gold codes in {input_file}")
     if half:
         gold = gold[int(half) - 1::2]
+    if query_language:
+        gold = _titles_in(input_file, gold, query_language)
+    if titled:
+        gold = [item for item in gold if item.title]
     chosen = [f.strip() for f in fields.split(",") if f.strip()]
     unknown = set(chosen) - {"title", "description", "keywords"}
     if unknown:
@@ -586,6 +600,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         return Query(title=item.title if "title" in chosen else "", description=description)
 
     config = obj.config()
+    _refuse_trained_on(obj, config, gold, [config.model, *compare])
     files = config.usage_count_files
     from kgart.kinds import Kinds
 
@@ -600,37 +615,47 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     retriever = _retriever(obj, config, collection_priors=False, priors={scheme: priors})
     exclude = records_in_store(obj.store(config), gold)
     base = retriever.config.for_scheme(scheme)
-    steps = [("configured blend", base)]
+    label = "untrained" if compare else ""
+    steps: list[tuple[str, Any, Any]] = [(_row_name(label, "configured blend"), retriever, base)]
     if not no_ablation:
         hierarchy = ["vector", "keyword", "children", "branch", "parent"]
-        steps = [("vector only", base.only(["vector"])),
-                 ("+ keywords", base.only(["vector", "keyword"])),
-                 ("+ hierarchy", base.only(hierarchy))]
+        ablation = [("vector only", base.only(["vector"])),
+                    ("+ keywords", base.only(["vector", "keyword"])),
+                    ("+ hierarchy", base.only(hierarchy))]
         if base.weights["neighbours"]:
-            steps += [("+ priors", base.only([*hierarchy, "prior"])), ("+ neighbours (all)", base.only(COMPONENTS))]
+            ablation += [("+ priors", base.only([*hierarchy, "prior"])),
+                         ("+ neighbours (all)", base.only(COMPONENTS))]
         else:
-            steps.append(("+ priors (all)", base.only(COMPONENTS)))
+            ablation.append(("+ priors (all)", base.only(COMPONENTS)))
         if priors and base.weights["prior"]:
-            steps.append(("prior only (popularity)", base.only(["prior"])))
+            ablation.append(("prior only (popularity)", base.only(["prior"])))
         # Leave-one-out: what each component adds to all the others.
-        steps += [(f"all but {name}", base.only(c for c in COMPONENTS if c != name))
-                  for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
+        ablation += [(f"all but {name}", base.only(c for c in COMPONENTS if c != name))
+                     for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
+        steps = [(_row_name(label, name), retriever, blend) for name, blend in ablation]
+    if retriever.ranker_for(scheme) is not None:
+        steps.append((_row_name(label, "learned ranker"), retriever, None))
+    for model in compare:
+        other = _retriever(obj, obj.config(model=model), collection_priors=False, priors={scheme: priors})
+        steps.append((f"{model}: blend", other, other.config.for_scheme(scheme)))
+        if other.ranker_for(scheme) is not None:
+            steps.append((f"{model}: learned ranker", other, None))
     rows = []
     depth = max(cutoffs)
     branch_of = (_scheme_branch(obj.store(config), scheme_kind.concept_scheme) if scheme_kind is not None
                  else (lambda code: code[:4]))
-    for name, blend in steps:
-        def suggest_codes(item: Any, c: Any = blend) -> list[str]:
+    for name, scorer, blend in steps:
+        def suggest_codes(item: Any, c: Any = blend, r: Any = scorer) -> list[str]:
             if not query(item).words:
                 return []
-            return [h.notation for h in retriever.search_concepts(query(item), k=depth, config=c, labels=False,
-                                                                  scheme=scheme, exclude=exclude)]
+            return [h.notation for h in r.search_concepts(query(item), k=depth, config=c, labels=False,
+                                                          scheme=scheme, exclude=exclude)]
 
         rows.append((name, evaluate(gold, suggest_codes, cutoffs, branch_of)))
     click.echo(format_table(rows, cutoffs))
     empty = sum(1 for item in gold if not query(item).words)
-    click.echo(f"query fields: {', '.join(chosen)}" + (f"; {empty} item(s) have none of them and count as misses"
-                                                       if empty else ""))
+    click.echo(f"query fields: {', '.join(chosen)}" + (f" ({query_language} titles)" if query_language else "") +
+               (f"; {empty} item(s) have none of them and count as misses" if empty else ""))
     click.echo("weights: " + ", ".join(f"{k}={v:g}" for k, v in base.weights.items()))
     if counts:
         click.echo(f"usage priors: {prior_source}, less one use of each gold item's codes")
@@ -642,6 +667,40 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if base.weights["neighbours"]:
         click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
                    "and do not vote")
+
+
+def _row_name(label: str, name: str) -> str:
+    return f"{label}: {name}" if label else name
+
+
+def _titles_in(path: str, gold: list[Any], language: str) -> list[Any]:
+    """The gold items with their title in ``language`` (from a ``"titles"`` object per JSON line);
+    items without one are left out."""
+    from dataclasses import replace
+
+    titles: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                value = (row.get("titles") or {}).get(language) if isinstance(row, dict) else None
+                if value:
+                    titles[str(row.get("id"))] = str(value)
+    if not titles:
+        raise click.ClickException(f"{path} has no titles in {language!r} (a \"titles\" object per line)")
+    return [replace(item, title=titles[item.id], description="") for item in gold if item.id in titles]
+
+
+def _refuse_trained_on(obj: _Context, config: Config, gold: list[Any], models: list[str]) -> None:
+    """Refuse (LeakError) when a trained model in use learned from any of the gold items."""
+    trained = [m for m in models if m.startswith("trained:")]
+    if not trained:
+        return
+    from kgart.embeddings.trained import models_folder, open_trained
+    from kgart.splits import refuse_leaks
+
+    folder = models_folder(obj.store(config))
+    refuse_leaks(gold, [open_trained(folder, m[len("trained:"):]).trained_on() for m in trained])
 
 
 def _cores() -> int:
@@ -833,7 +892,7 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
     click.echo("Search is available.")
 
 
-from kgart import cli_review  # noqa: E402,F401  (its commands: users, annotations, eval review)
+from kgart import cli_review, cli_train  # noqa: E402,F401  (users, annotations, eval review; train, eval split)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -49,7 +49,7 @@ def read_gold(path: str | Path) -> list[GoldItem]:
             codes = row.get("codes") or []
             items.append(GoldItem(str(row.get("id", number)), str(row.get("title") or ""),
                                   str(row.get("description") or ""), tuple(_clean_codes(codes)),
-                                  str(row.get("keywords") or ""), str(row.get("id") or "")))
+                                  str(row.get("keywords") or ""), str(row.get("source_id") or row.get("id") or "")))
     else:
         with path.open(encoding="utf-8") as f:
             for number, row in enumerate(csv.DictReader(f), start=2):
@@ -107,16 +107,18 @@ def evaluate(gold: Sequence[GoldItem], suggest: Callable[[GoldItem], list[str]],
     return score(gold, [suggest(item) for item in gold], ks, branch_of)
 
 
-def read_tate_gold(path: str | Path, limit: int = 1000) -> list[GoldItem]:
-    """Tate records (JSON Lines, ``.gz`` too) as gold: the title, and the record's deepest subject terms."""
+def read_tate_gold(path: str | Path, limit: int | None = 1000) -> list[GoldItem]:
+    """Tate records (JSON Lines, ``.gz`` too) as gold: the title, and the record's deepest subject terms.
+    The first ``limit`` records with both (all of them with ``None``; the first 1,000 are no random
+    sample: 470 are by one artist, so ``kgart eval split --sample`` draws a seeded one)."""
     import gzip
     from itertools import islice
 
     opener = gzip.open if str(path).endswith(".gz") else open
     items: list[GoldItem] = []
     with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
-        for number, line in enumerate(islice(f, limit * 5), start=1):
-            if len(items) >= limit:
+        for number, line in enumerate(islice(f, None if limit is None else limit * 5), start=1):
+            if limit is not None and len(items) >= limit:
                 break
             try:
                 record = json.loads(line)

@@ -13,7 +13,9 @@ A concept's score is a weighted sum of components, each explainable:
               collections, each vote weighted by that artwork's cosine, scaled 0–1
 
 The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
-setting); ``kgart eval suggest`` measures what each adds. Artwork search uses
+setting); ``kgart eval suggest`` measures what each adds. A scheme with a learned ranker
+(``kgart train ranker``, :mod:`kgart.ranker`) is scored by it instead: its weights over the
+same components and a few more features, each contribution shown as the blend's are. Artwork search uses
 vector and keyword components, restricted by subsumption to artworks annotated
 with a concept or anything below it.
 
@@ -42,6 +44,7 @@ from kgart.kinds import NAME as KIND_NAME
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.oxigraph_adapter import checked_iri
+from kgart.ranker import LinearRanker, concept_features, query_features
 from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
@@ -281,9 +284,11 @@ class Retriever:
 
     def __init__(self, store: TripleStore, encoder: TextEncoder, indexes: Callable[[str], Index], *,
                  keywords: KeywordIndex | None = None, priors: Mapping[str, Mapping[str, float]] | None = None,
-                 collection_priors: bool = False, config: BlendConfig | None = None, language: str = "en") -> None:
+                 collection_priors: bool = False, config: BlendConfig | None = None, language: str = "en",
+                 rankers: Mapping[str, LinearRanker] | None = None) -> None:
         """``priors``: usage counts per scheme (``iconclass``, ``tate``), notation → count; a scheme
-        without them is counted in the loaded collections when first needed if ``collection_priors``."""
+        without them is counted in the loaded collections when first needed if ``collection_priors``.
+        ``rankers``: learned rankers per scheme (used for the vectors they were learned with)."""
         self.store = store
         self.encoder = encoder
         self._indexes = indexes
@@ -291,6 +296,8 @@ class Retriever:
         self.keywords = keywords
         self.config = config or BlendConfig.load()
         self.language = language
+        self.rankers = dict(rankers or {})
+        self._concept_features: dict[str, dict[str, np.ndarray]] = {}
         self._trees: dict[str, ConceptTree] = {}
         self._matrices: dict[str, np.ndarray] = {}
         self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
@@ -484,38 +491,84 @@ class Retriever:
             return None
         return annotated.votes(vector, k, len(self.scheme_tree(scheme).iris), exclude)
 
-    def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass",
-                       exclude: frozenset[str] = frozenset()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Blended score of every concept of a scheme, and each component's contribution
-        (with ``config`` as given, or the configured weights for that scheme); artworks in
-        ``exclude`` do not vote as neighbours."""
+    def raw_components(self, query: Query, scheme: str = "iconclass", exclude: frozenset[str] = frozenset(),
+                       wanted: Iterable[str] = COMPONENTS, config: BlendConfig | None = None) -> dict[str, np.ndarray]:
+        """The unweighted components ``wanted`` (``vector`` always) for every concept of a scheme;
+        one that has nothing to go on (no priors, no annotated artworks) is left out."""
         config = config or self.config.for_scheme(scheme)
-        w = config.weights
+        wanted = set(wanted)
         self.refresh_decisions()
         tree = self.scheme_tree(scheme)
-        words = self._keyword_search(query.words, scheme, config.keyword_candidates) if w["keyword"] else None
+        words = self._keyword_search(query.words, scheme, config.keyword_candidates) if "keyword" in wanted else None
         vector = self.query_vector(query)
         sims = self.concept_matrix(scheme) @ vector
-        parts: dict[str, np.ndarray] = {"vector": w["vector"] * sims}
+        raw: dict[str, np.ndarray] = {"vector": sims}
         if words is not None:
             keyword = np.zeros_like(sims)
             for iri, value in scaled_to_best(words.result()).items():
                 row = tree.row.get(iri)
                 if row is not None:
                     keyword[row] = value
-            parts["keyword"] = w["keyword"] * keyword
-        if w["children"]:
-            parts["children"] = w["children"] * tree.child_max(sims)
-        if w["branch"]:
-            parts["branch"] = w["branch"] * tree.child_mean(sims)
-        if w["parent"]:
-            parts["parent"] = w["parent"] * tree.parent_score(sims)
-        prior = self.prior(scheme, exclude) if w["prior"] else None
+            raw["keyword"] = keyword
+        if "children" in wanted:
+            raw["children"] = tree.child_max(sims)
+        if "branch" in wanted:
+            raw["branch"] = tree.child_mean(sims)
+        if "parent" in wanted:
+            raw["parent"] = tree.parent_score(sims)
+        prior = self.prior(scheme, exclude) if "prior" in wanted else None
         if prior is not None:
-            parts["prior"] = w["prior"] * prior
-        votes = self.neighbour_votes(vector, scheme, config.neighbour_count, exclude) if w["neighbours"] else None
+            raw["prior"] = prior
+        votes = self.neighbour_votes(vector, scheme, config.neighbour_count, exclude) if "neighbours" in wanted \
+            else None
         if votes is not None:
-            parts["neighbours"] = w["neighbours"] * votes
+            raw["neighbours"] = votes
+        return raw
+
+    def ranking_features(self, query: Query, scheme: str = "iconclass",
+                         exclude: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
+        """Every feature a learned ranker (:mod:`kgart.ranker`) weighs, for every concept of a scheme."""
+        raw = self.raw_components(query, scheme, exclude)
+        zero = np.zeros_like(raw["vector"])
+        components = {name: raw.get(name, zero) for name in COMPONENTS}
+        return {**components, **self.concept_features(scheme),
+                **query_features(components, len(query.words.split()))}
+
+    def concept_features(self, scheme: str) -> dict[str, np.ndarray]:
+        """Depth, number of children and label length of a scheme's concepts (read once)."""
+        if scheme not in self._concept_features:
+            tree = self.scheme_tree(scheme)
+            if scheme == "iconclass":
+                rows = self.store.select("""SELECT ?c ?l WHERE { GRAPH $graph {
+                    ?c skos:prefLabel ?l FILTER(lang(?l) = "en") } }""", {"graph": graph_iri("iconclass")}).rows
+            else:
+                rows = self.store.select("SELECT ?c ?l WHERE { ?c skos:inScheme $scheme ; skos:prefLabel ?l }",
+                                         {"scheme": self.scheme(scheme).concept_scheme}).rows
+            words = np.zeros(len(tree.iris), dtype=np.float32)
+            for r in rows:
+                row = tree.row.get(str(r["c"]))
+                if row is not None:
+                    words[row] = max(words[row], len(r.text("l").split()))
+            self._concept_features[scheme] = concept_features(tree.depth, tree.child_counts, words)
+        return self._concept_features[scheme]
+
+    def ranker_for(self, scheme: str) -> LinearRanker | None:
+        """The learned ranker for a scheme, when there is one for this encoder's vectors."""
+        ranker = self.rankers.get(scheme)
+        return ranker if ranker is not None and ranker.model_id == self.encoder.model_id else None
+
+    def concept_scores(self, query: Query, config: BlendConfig | None = None, scheme: str = "iconclass",
+                       exclude: frozenset[str] = frozenset()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Score of every concept of a scheme, and each part's contribution: the learned ranker's
+        when the scheme has one and no ``config`` is given, else the blend's (with ``config``, or
+        the configured weights for that scheme); artworks in ``exclude`` do not vote as neighbours."""
+        ranker = self.ranker_for(scheme) if config is None else None
+        if ranker is not None:
+            return ranker.score(self.ranking_features(query, scheme, exclude))
+        config = config or self.config.for_scheme(scheme)
+        w = config.weights
+        raw = self.raw_components(query, scheme, exclude, [c for c in COMPONENTS if w[c]], config)
+        parts = {name: w[name] * values for name, values in raw.items()}
         total = np.sum(list(parts.values()), axis=0)
         return total, parts
 

@@ -59,8 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Comma-separated languages to load Iconclass labels for; all available when unset."),
     Setting("label_language", "en", "Language of labels shown by commands when none is asked for."),
     Setting("model", "minilm",
-            "Encoder: minilm (default, offline), minilm-plain, st:NAME_OR_PATH (sentence-transformers) "
-            "or clip:ARCH[:PRETRAINED_TAG_OR_CHECKPOINT] (open_clip)."),
+            "Encoder: minilm (default, offline), minilm-plain, st:NAME_OR_PATH (sentence-transformers), "
+            "clip:ARCH[:PRETRAINED_TAG_OR_CHECKPOINT] (open_clip) or trained:NAME (made by kgart train, "
+            "with its learned rankers)."),
     Setting("device", None, "Where models run: cpu or cuda; CUDA when present if unset."),
     Setting("index_backend", "exact",
             "Vector index: exact (brute force over a memory-mapped matrix) or hnsw (FAISS, approximate; "

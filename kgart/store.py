@@ -93,7 +93,8 @@ _GRAPH_FOR_RESULTS = {"application/sparql-results+json": "application/ld+json",
 _BULK_BATCH = 100_000
 _GEN_PREFIX = "gen-"
 _READERS_SUFFIX = ".readers"
-_BESIDE_DATA = ("users.json", "indexes", _WRITER_LOCK)  # kept in the store folder (kgart.users, vector indexes)
+# Kept in the store folder beside the data: users, vector indexes, trained models, the writer lock.
+_BESIDE_DATA = ("users.json", "indexes", "models", _WRITER_LOCK)
 
 
 class Store(StoreQueries):

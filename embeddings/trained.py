@@ -1,0 +1,191 @@
+"""Trained models beside the store: what ``kgart train`` writes and ``model = "trained:NAME"`` reads.
+
+A trained model is a folder ``models/NAME/`` in the store folder (for a remote store, in
+the user data folder, one per server):
+
+``manifest.json``  what it is: its model id, the base model, the training's counts,
+                   hyper-parameters, seed, date and figures (the same as its PROV record
+                   in the store's ``models`` graph)
+``split.json``     the records it was trained on and those it held out
+                   (:class:`kgart.splits.TrainedOn`); ``kgart eval suggest`` refuses to
+                   score the former
+``encoder/``       the fine-tuned sentence-transformers model, when the encoder was trained
+                   (run through ONNX Runtime like the default); without it the base
+                   model's vectors are used as they are
+``ranker-SCHEME.json``  a learned blend per scheme (:mod:`kgart.ranker`), when trained
+
+Vectors of a trained encoder carry its model id ``kgart-trained/NAME/RUN``: a new training
+run of the same name gets a new id, so ``kgart embed`` re-encodes with it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kgart.errors import ConfigError, KgartError
+from kgart.ranker import LinearRanker
+from kgart.rdf import IRI, KGART, KGART_BASE, PROV, RDF, RDFS, XSD, Literal, Triple, graph_iri, slug
+from kgart.splits import TrainedOn
+from kgart.triplestore import TripleStore
+
+PREFIX = "trained:"
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # also a folder name
+MODELS_GRAPH = "models"
+
+
+def models_folder(store: TripleStore) -> Path | None:
+    """Where a store's trained models live: ``models/`` in its folder; for a remote store the
+    user data folder; None for a store in memory."""
+    if store.location is not None:
+        return Path(store.location) / "models"
+    if store.index_location is not None:
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("kgart")) / "models" / store.index_location.name
+    return None
+
+
+def trained_name(model: str) -> str | None:
+    """``NAME`` of ``trained:NAME``, None for any other model name."""
+    return model[len(PREFIX):] if model.startswith(PREFIX) else None
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(f"a trained model's name is letters, digits, '-' and '_' (starting with a letter), "
+                          f"not {name[:60]!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One trained model's folder, read."""
+
+    name: str
+    folder: Path
+    manifest: dict[str, Any]
+
+    @property
+    def model_id(self) -> str:
+        """The id its vectors carry: its own for a trained encoder, else the base model's."""
+        return str(self.manifest["model_id"])
+
+    @property
+    def base(self) -> str:
+        return str(self.manifest.get("base", "minilm"))
+
+    @property
+    def encoder_dir(self) -> Path | None:
+        folder = self.folder / "encoder"
+        return folder if (folder / "config.json").exists() else None
+
+    def trained_on(self) -> TrainedOn:
+        path = self.folder / "split.json"
+        if not path.exists():
+            return TrainedOn(f"trained:{self.name}", frozenset(), frozenset())
+        return TrainedOn.from_json({**json.loads(path.read_text(encoding="utf-8")), "name": f"trained:{self.name}"})
+
+    def rankers(self) -> dict[str, LinearRanker]:
+        out = {}
+        for path in sorted(self.folder.glob("ranker-*.json")):
+            ranker = LinearRanker.from_json(json.loads(path.read_text(encoding="utf-8")))
+            out[ranker.scheme] = ranker
+        return out
+
+
+def open_trained(folder: Path | None, name: str) -> TrainedModel:
+    """A trained model by name.
+
+    :raises KgartError: when there is none of that name (naming those there are).
+    """
+    check_name(name)
+    if folder is None:
+        raise ConfigError("trained models live beside an on-disk or remote store, not one in memory")
+    path = folder / name / "manifest.json"
+    if not path.exists():
+        known = sorted(p.parent.name for p in folder.glob("*/manifest.json")) if folder.exists() else []
+        raise KgartError(f"no trained model {name!r} (run kgart train encoder --name {name}); "
+                         f"trained here: {', '.join(known) or 'none'}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise KgartError(f"cannot read {path}: {e}") from e
+    return TrainedModel(name, path.parent, manifest)
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest last and atomically: a folder without one is no model yet."""
+    tmp = folder / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / "manifest.json")
+
+
+def write_split(folder: Path, trained: TrainedOn) -> None:
+    (folder / "split.json").write_text(json.dumps(trained.as_json()), encoding="utf-8")
+
+
+def replace_folder(partial: Path, final: Path) -> None:
+    """Swap a finished training folder into place (the old model stays until then)."""
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    partial.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def model_iri(name: str) -> IRI:
+    return IRI(f"{KGART_BASE}models/{slug(name)}")
+
+
+def provenance_triples(model: TrainedModel) -> list[Triple]:
+    """The model as a PROV entity: what training used, made and measured."""
+    m = model.manifest
+    entity = model_iri(model.name)
+    activity = IRI(f"{entity}/training/{slug(str(m.get('run', 'run')))}")
+    out: list[Triple] = [
+        (entity, RDF.type, KGART.TrainedModel), (entity, RDF.type, PROV.Entity),
+        (entity, RDFS.label, Literal(model.name)), (entity, KGART.model, Literal(model.model_id)),
+        (entity, KGART.baseModel, Literal(model.base)), (entity, PROV.wasGeneratedBy, activity),
+        (activity, RDF.type, PROV.Activity), (activity, RDF.type, KGART.Training),
+    ]
+    for key, predicate in (("started", PROV.startedAtTime), ("ended", PROV.endedAtTime)):
+        if m.get(key):
+            out.append((activity, predicate, Literal(str(m[key]), datatype=XSD.dateTime)))
+    for graph in m.get("graphs", []):
+        out.append((activity, PROV.used, graph_iri(str(graph))))
+    for part, value in sorted(_numbers(m).items()):
+        out.append((activity, KGART.parameter, Literal(f"{part}={value}")))
+    return out
+
+
+def _numbers(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's counts, hyper-parameters and figures, flattened (``pairs.iconclass-label=…``)."""
+    out: dict[str, Any] = {}
+    for section in ("counts", "hyperparameters", "figures"):
+        for key, value in (manifest.get(section) or {}).items():
+            if isinstance(value, dict):
+                out.update({f"{section}.{key}.{k}": v for k, v in value.items()})
+            else:
+                out[f"{section}.{key}"] = value
+    return out
+
+
+def register(store: TripleStore, model: TrainedModel) -> None:
+    """Record the model's provenance in the store's ``models`` graph (replacing an earlier run's)."""
+    graph = graph_iri(MODELS_GRAPH)
+    entity = model_iri(model.name)
+    with store.batched():
+        store.update("""DELETE WHERE { GRAPH $graph { $entity prov:wasGeneratedBy ?a . ?a ?p ?o } };
+            DELETE WHERE { GRAPH $graph { $entity ?p ?o } }""", {"graph": graph, "entity": entity})
+        store.add_triples(str(graph), provenance_triples(model))

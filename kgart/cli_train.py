@@ -1,0 +1,324 @@
+"""``kgart train encoder``, ``kgart train ranker`` and ``kgart eval split`` (registered on the main
+command group by :mod:`kgart.cli`): learning from the graph, with the held-out records kept out."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kgart.cli import _Context, _friendly_errors, _retriever, eval_group, main, pass_ctx
+from kgart.errors import KgartError
+
+
+@eval_group.command("split")
+@click.option("--input", "input_file", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="RKD table (Title + Iconclass code), gold JSON Lines, or Tate records with --scheme tate.")
+@click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True)
+@click.option("--half", type=click.Choice(["1", "2"]),
+              help="Every second record: 1 = the 1st, 3rd, …; 2 = the others.")
+@click.option("--sample", type=click.IntRange(1), help="A seeded random sample of this many records.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option("--titled", is_flag=True, help="Only records with a title.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the held-out records (gold JSON Lines).")
+@_friendly_errors
+def eval_split(input_file: str, scheme: str, half: str | None, sample: int | None, seed: int, titled: bool,
+               out_file: str) -> None:
+    """Choose records to hold out, for kgart train --hold-out and kgart eval suggest --input.
+
+    The same file keeps them out of training and scores them afterwards; the model stores
+    the records it did train on, and the evaluation refuses those."""
+    from kgart.evaluation import read_gold, read_tate_gold
+    from kgart.splits import every_second, seeded_sample, write_split
+
+    if bool(half) == bool(sample):
+        raise click.UsageError("give one of --half or --sample")
+    gold = read_tate_gold(input_file, None) if scheme == "tate" else read_gold(input_file)
+    if titled:
+        gold = [item for item in gold if item.title]
+    if half:
+        chosen, how, used_seed = every_second(gold, int(half)), f"half {half} of {Path(input_file).name}", None
+    else:
+        assert sample is not None
+        chosen = seeded_sample(gold, sample, seed)
+        how, used_seed = f"sample of {sample} from {Path(input_file).name}", seed
+    count = write_split(out_file, chosen, scheme=scheme, how=how, seed=used_seed)
+    click.echo(f"{count} of {len(gold)} records held out ({how}{f', seed {seed}' if used_seed is not None else ''})"
+               f" → {out_file}")
+
+
+@main.group()
+def train() -> None:
+    """Learn from the graph: fine-tune the encoder, learn the blend (kept beside the store)."""
+
+
+def _held_out(files: tuple[str, ...]) -> set[str]:
+    from kgart.evaluation import read_gold
+
+    ids: set[str] = set()
+    for path in files:
+        ids.update(item.source_id or item.id for item in read_gold(path))
+    return ids
+
+
+def _listed(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _register(obj: _Context, config: Any, model: Any, wait_s: float = 600.0) -> None:
+    """Record a trained model's provenance in the store, waiting for another writer (an embedding
+    job, a load) to finish rather than losing the record."""
+    from kgart.embeddings.trained import register
+    from kgart.errors import StoreLockedError
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            store = obj.store(config, write=True)
+            break
+        except StoreLockedError:
+            if time.monotonic() > deadline:
+                raise
+            click.echo("waiting for another process writing the store, to record the model's provenance", err=True)
+            time.sleep(5)
+    register(store, model)
+
+
+@train.command("encoder")
+@click.option("--name", required=True, help="The model's name: use it as model = trained:NAME.")
+@click.option("--hold-out", "hold_out", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Gold records never to train on (kgart eval split writes them); repeatable.")
+@click.option("--pairs", type=click.IntRange(100), default=30_000, show_default=True,
+              help="How many training pairs to mine (about half from Iconclass's labels and keywords).")
+@click.option("--languages", metavar="LANGS",
+              help="Only Iconclass labels and keywords in these languages, comma-separated (e.g. nl,de,en) "
+                   "[default: every language the model's vocabulary reads].")
+@click.option("--record-schemes", metavar="SCHEMES",
+              help="Only catalogued records' codes in these schemes, comma-separated (e.g. iconclass) [default: all].")
+@click.option("--epochs", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--batch", "batch_size", type=click.IntRange(2, 4096), default=64, show_default=True)
+@click.option("--learning-rate", type=float, default=5e-5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair sampling and training.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where to train [default: CUDA when present].")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same name from its checkpoint.")
+@pass_ctx
+@_friendly_errors
+def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: int, languages: str | None,
+                  record_schemes: str | None, epochs: int, batch_size: int, learning_rate: float, seed: int,
+                  device: str | None, resume: bool) -> None:
+    """Fine-tune the default text encoder on pairs mined from the store: Iconclass's labels in
+    every language and its keywords → the English label, catalogued records' titles → their
+    codes' labels, with hard negatives from the hierarchy and from rejected codes.
+
+    The model is written beside the store (models/NAME), exported to ONNX like the default
+    and recorded with its provenance in the store's models graph. Then
+    `kgart embed --model trained:NAME --kind all` and set model = "trained:NAME"."""
+    import json
+    import random
+    import shutil
+
+    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, minilm_path, pick_device
+    from kgart.embeddings.trained import (
+        TrainedModel,
+        check_name,
+        models_folder,
+        now,
+        replace_folder,
+        write_manifest,
+        write_split,
+    )
+    from kgart.embeddings.training import Hyperparameters, dev_accuracy, dev_split, fine_tune, mine_pairs
+    from kgart.rdf import graph_name
+    from kgart.splits import TrainedOn
+
+    check_name(name)
+    config = obj.config()
+    store = obj.store(config)
+    folder = models_folder(store)
+    if folder is None:
+        raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
+    started, clock = now(), time.monotonic()
+    held = _held_out(hold_out)
+    partial = folder / f"{name}.partial"
+    if partial.exists() and not resume:
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    params = Hyperparameters(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    pairs_file = partial / "pairs.json"
+
+    def say(message: str) -> None:
+        click.echo(f"[{time.monotonic() - clock:6.0f}s] {message}", err=True)
+
+    if resume and pairs_file.exists():
+        say("resuming: the pairs of the interrupted run")
+        saved = json.loads(pairs_file.read_text(encoding="utf-8"))
+    else:
+        mined = mine_pairs(store, held_out=held, budget=pairs, seed=seed, progress=say,
+                           languages=_listed(languages), record_schemes=_listed(record_schemes))
+        train_pairs, dev = dev_split(mined.pairs, min(500, len(mined.pairs) // 10), seed)
+        texts = sorted({p.positive for p in mined.pairs})
+        distractors = random.Random(seed).sample(texts, min(2000, len(texts)))
+        saved = {"train": [p.__dict__ for p in train_pairs], "dev": [p.__dict__ for p in dev],
+                 "distractors": distractors, "counts": dict(mined.counts), "records": sorted(mined.records),
+                 "held_out_found": mined.held_out_found, "schemes": mined.schemes}
+        pairs_file.write_text(json.dumps(saved), encoding="utf-8")
+    from kgart.embeddings.training import Pair
+
+    train_pairs = [Pair(**p) for p in saved["train"]]
+    dev = [Pair(**p) for p in saved["dev"]]
+    say(f"{len(train_pairs):,} training pairs ({', '.join(f'{k} {v:,}' for k, v in sorted(saved['counts'].items()))}); "
+        f"{len(saved['records']):,} records; {saved['held_out_found']:,} held-out records found and left out; "
+        f"{len(dev)} dev pairs")
+    target = pick_device(device)
+    from sentence_transformers import SentenceTransformer
+
+    base_dir = minilm_path()
+    before = dev_accuracy(SentenceTransformer(base_dir, device=target), dev, saved["distractors"])
+    say(f"dev pairs before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on {target}")
+    train_clock = time.monotonic()
+    model = fine_tune(base_dir, train_pairs, partial / "encoder", params, work_dir=partial / "checkpoints",
+                      device=target, resume=resume)
+    train_seconds = time.monotonic() - train_clock
+    after = dev_accuracy(model, dev, saved["distractors"])
+    say(f"dev pairs after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f} "
+        f"({train_seconds:.0f} s of training)")
+    shutil.rmtree(partial / "checkpoints", ignore_errors=True)
+    run = time.strftime("%Y%m%dT%H%M%S")
+    model_id = f"kgart-trained/{name}/{run}"
+    manifest: dict[str, Any] = {
+        "name": name, "run": run, "model_id": model_id, "base": "minilm", "base_model_id": MINILM_ID,
+        "started": started, "ended": now(), "device": target,
+        "graphs": sorted(graph_name(g.iri) for g in store.graphs()
+                         if graph_name(g.iri) != "models" and not graph_name(g.iri).startswith("embeddings/")),
+        "counts": {"pairs": {k: int(v) for k, v in sorted(saved["counts"].items())},
+                   "training_pairs": len(train_pairs), "records": len(saved["records"]),
+                   "held_out_given": len(held), "held_out_found": int(saved["held_out_found"])},
+        "hyperparameters": {**params.__dict__, "loss": "MultipleNegativesRankingLoss", "hard_negatives": "siblings",
+                            "languages": languages or "all", "record_schemes": record_schemes or "all"},
+        "figures": {"before": before, "after": after, "training_seconds": round(train_seconds, 1)},
+        "hold_out_files": [str(Path(p).resolve()) for p in hold_out],
+    }
+    write_split(partial, TrainedOn(f"trained:{name}", frozenset(saved["records"]), frozenset(held), seed))
+    pairs_file.unlink(missing_ok=True)
+    write_manifest(partial, manifest)
+    replace_folder(partial, folder / name)
+    say("exporting to ONNX")
+    OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id)  # exported once, cached like the default
+    _register(obj, config, TrainedModel(name, folder / name, manifest))
+    say(f"trained:{name} ready in {folder / name}; next: kgart embed --model trained:{name} --kind all")
+
+
+@train.command("ranker")
+@click.option("--name", required=True,
+              help="The trained model to add rankers to (a new one on the configured model if there is none).")
+@click.option("--hold-out", "hold_out", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Gold records never to learn from (as for kgart train encoder); repeatable.")
+@click.option("--scheme", "schemes", multiple=True, metavar="NAME",
+              help="Schemes to learn a ranker for, repeatable [default: each with coded records].")
+@click.option("--records", "max_records", type=click.IntRange(1), default=2000, show_default=True,
+              help="At most this many coded records per scheme (a seeded sample).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@pass_ctx
+@_friendly_errors
+def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: tuple[str, ...], max_records: int,
+                 seed: int) -> None:
+    """Learn the blend per scheme from the catalogued records (learning to rank over the
+    components --explain shows, and the concept's depth, children, label length and the
+    query's length), cross-validated so that no record ranks itself. A scheme with too few
+    coded records keeps kgart/blend.toml."""
+    import json
+    import random
+
+    from tqdm import tqdm
+
+    from kgart.embeddings.trained import check_name, models_folder, now, open_trained, write_manifest, write_split
+    from kgart.evaluation import GoldItem, counts_without, records_in_store
+    from kgart.kinds import Kinds
+    from kgart.ranker_training import MIN_RECORDS, coded_records
+    from kgart.ranker_training import train_ranker as learn
+    from kgart.retrieval import load_priors, priors_from_store
+    from kgart.splits import TrainedOn
+
+    check_name(name)
+    config = obj.config()
+    store = obj.store(config)
+    folder = models_folder(store)
+    if folder is None:
+        raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
+    held = _held_out(hold_out)
+    if (folder / name / "manifest.json").exists():
+        trained = open_trained(folder, name)
+        previous = trained.trained_on()
+        held |= set(previous.held_out)
+        model = f"trained:{name}"
+        manifest = trained.manifest
+    else:
+        model, previous = config.model, TrainedOn(f"trained:{name}", frozenset(), frozenset())
+        from kgart.embeddings.encoders import model_id_for
+
+        base_id = model_id_for(model, folder)
+        manifest = {"name": name, "run": time.strftime("%Y%m%dT%H%M%S"), "model_id": base_id, "base": model,
+                    "started": now(), "counts": {}, "hyperparameters": {}, "figures": {}}
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    wanted = list(schemes) or Kinds.of(store).names(role="concept")
+    retriever = _retriever(obj, obj.config(model=model), collection_priors=False)
+    retriever.rankers = {}  # learn over the components, not over an earlier ranker
+    # Held-out records (those of --hold-out, and those the model's encoder held out) never vote
+    # as neighbours while the ranker learns.
+    unseen = records_in_store(store, [GoldItem(h, "", "", (), source_id=h) for h in sorted(held)]) | \
+        frozenset(h for h in held if h.startswith(("http://", "https://")))
+    trained_records: set[str] = set(previous.records)
+    for scheme in wanted:
+        coded = coded_records(retriever, scheme)
+        held_coded = [r for r in coded if r.iri in unseen or r.identifier in held]
+        records = [r for r in coded if not (r.iri in unseen or r.identifier in held) and (r.title or r.description)]
+        if len(records) < MIN_RECORDS:
+            click.echo(f"{scheme}: {len(records)} coded records, fewer than {MIN_RECORDS}: kgart/blend.toml stays")
+            continue
+        if len(records) > max_records:
+            records = sorted(random.Random(seed).sample(records, max_records), key=lambda r: r.iri)
+        # Usage priors as the evaluation has them: less one use of each held-out and training record's codes.
+        tree = retriever.scheme_tree(scheme)
+        as_gold = [GoldItem(r.iri, r.title, r.description,
+                            tuple(tree.notations[tree.row[c]] for c in r.codes if c in tree.row))
+                   for r in [*records, *held_coded]]
+        if scheme == "iconclass":
+            counts = load_priors(config.usage_count_files) if config.usage_count_files else \
+                priors_from_store(store, retriever.scheme(scheme).concept_scheme)
+        else:
+            counts = priors_from_store(store, retriever.scheme(scheme).concept_scheme)
+        retriever.use_priors(scheme, counts_without(counts, as_gold))
+        bar = tqdm(total=len(records), unit=" records", desc=f"ranker {scheme}", file=sys.stderr, disable=None)
+
+        def progress(done: int, total: int, bar: Any = bar) -> None:
+            bar.n = done
+            bar.refresh()
+
+        try:
+            ranker = learn(retriever, records, scheme, seed=seed, unseen=unseen, progress=progress)
+        except KgartError as e:
+            click.echo(str(e))
+            continue
+        finally:
+            bar.close()
+        (folder / name / f"ranker-{scheme}.json").write_text(json.dumps(ranker.as_json(), indent=2), encoding="utf-8")
+        trained_records |= {r.identifier or r.iri for r in records}
+        f = ranker.figures
+        click.echo(f"{scheme}: ranker from {ranker.trained_records:,} records ({int(f['rounds'])} rounds); "
+                   f"cross-validated R@1 {f['cv_r1']:.1f}, "
+                   f"R@10 {f['cv_r10']:.1f}, MRR {f['cv_mrr']:.1f} (the blend on the same candidates: "
+                   f"R@1 {f['blend_r1']:.1f}, R@10 {f['blend_r10']:.1f}, MRR {f['blend_mrr']:.1f})")
+        click.echo("  cross-validated MRR by rounds of ascent: " + ", ".join(
+            f"{k.split('_')[2]}: {v:.1f}" for k, v in f.items() if k.startswith("cv_mrr_")))
+        click.echo("  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in ranker.weights.items()))
+        manifest.setdefault("figures", {})[f"ranker_{scheme}"] = f
+    write_split(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed))
+    manifest["ended"] = now()
+    write_manifest(folder / name, manifest)
+    from kgart.embeddings.trained import TrainedModel
+
+    _register(obj, config, TrainedModel(name, folder / name, manifest))

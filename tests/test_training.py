@@ -1,0 +1,146 @@
+"""Learning from the graph on a tiny store: `kgart eval split`, `kgart train encoder` and
+`kgart train ranker` with the real MiniLM, and the evaluation refusing the records they learned from."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from kgart.loaders import load_collection, load_iconclass
+
+from kgart.cli import main
+from kgart.evaluation import GoldItem
+from kgart.ranker import FEATURES, LinearRanker
+from kgart.splits import LeakError, TrainedOn, every_second, refuse_leaks, seeded_sample
+from kgart.store import Store
+from tests.collection_fixtures import RKD_COLUMNS
+
+# Titles a cataloguer might write for five concepts of the Iconclass slice.
+TITLES = {
+    "11H(JEROME)362": ["St Jerome in his study", "Saint Jerome reading in his cell", "Jerome at his desk with a skull",
+                       "The penitent Jerome in his study"],
+    "11H(JEROME)36": ["St Jerome in the wilderness", "Jerome praying in a rocky landscape", "Hermit in the desert",
+                      "Jerome beating his breast with a stone"],
+    "73D82(CROWN OF THORNS)": ["The crown of thorns", "Angel holding the crown of thorns", "Crown of thorns on a table",
+                               "Still life with the crown of thorns"],
+    "31D111": ["A sleeping baby", "Infant in a cradle", "Mother changing a baby's nappy", "Baby with a rattle"],
+    "11k1": ["The Holy Trinity", "Trinity with angels", "Throne of grace", "The Trinity adored by saints"],
+}
+
+
+def _rkd_table(path: Path) -> Path:
+    rows = []
+    number = 1000
+    for round_ in range(4):
+        for code, titles in TITLES.items():
+            for title in titles:
+                number += 1
+                rows.append({**dict.fromkeys(RKD_COLUMNS, ""), "Title": f"{title} ({round_ + 1})",
+                             "Details URL": f"https://rkd.nl/explore/images/{number}", "Iconclass code": code,
+                             "Artist": "Anon", "Earliest Date": "1600", "Latest Date": "1650"})
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=RKD_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from kgart.embeddings.job import embed
+
+    from tests.iconclass_slice import write_iconclass_slice
+
+    root = tmp_path_factory.mktemp("training")
+    slice_dir = write_iconclass_slice(root / "slice")
+    table = _rkd_table(root / "rkd.csv")
+    store = Store(root / "store")
+    load_iconclass(store, data_dir=slice_dir)
+    load_collection(store, "rkd", table)
+    embed(store, kinds=["iconclass", "artwork"])
+    store.close()
+    return root / "store", table
+
+
+def _run(args: list[str]) -> str:
+    result = CliRunner().invoke(main, args, env={"KGART_USAGE_COUNTS": ""}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_splits_are_seeded_and_refuse_what_was_trained_on() -> None:
+    items = [GoldItem(str(n), f"t{n}", "", ("1",), source_id=f"r{n}") for n in range(10)]
+    assert [i.id for i in every_second(items, 1)] == ["0", "2", "4", "6", "8"]
+    assert seeded_sample(items, 4, 7) == seeded_sample(items, 4, 7)
+    assert seeded_sample(items, 4, 7) != seeded_sample(items, 4, 8)
+    model = TrainedOn("trained:x", frozenset({"r1", "r2"}), frozenset({"r3"}))
+    refuse_leaks(items[3:], [model])
+    with pytest.raises(LeakError, match="2 of the 10 records .* training data for trained:x"):
+        refuse_leaks(items, [model])
+    assert TrainedOn.from_json(model.as_json() | {"name": "trained:x"}) == model
+
+
+def test_a_linear_ranker_explains_its_score() -> None:
+    ranker = LinearRanker("iconclass", "m", {"vector": 2.0, "depth": -1.0})
+    features = {name: np.ones(3, np.float32) for name in FEATURES}
+    features["depth"] = np.array([0.0, 0.5, 1.0], np.float32)
+    total, parts = ranker.score(features)
+    assert set(parts) == {"vector", "depth"}
+    assert np.allclose(total, np.sum(list(parts.values()), axis=0)) and np.allclose(total, [2.0, 1.5, 1.0])
+    assert LinearRanker.from_json(json.loads(json.dumps(ranker.as_json()))) == ranker
+
+
+@pytest.mark.slow
+def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny: tuple[Path, Path],
+                                                                           tmp_path: Path) -> None:
+    location, table = tiny
+    held, trained_half = tmp_path / "held.jsonl", tmp_path / "trained-half.jsonl"
+    assert "40 of 80 records held out" in _run(["eval", "split", "--input", str(table), "--half", "2",
+                                                "--out", str(held)])
+    _run(["eval", "split", "--input", str(table), "--half", "1", "--out", str(trained_half)])
+    held_ids = {json.loads(line)["source_id"] for line in held.read_text(encoding="utf-8").splitlines()}
+
+    out = _run(["--store", str(location), "train", "encoder", "--name", "tiny", "--hold-out", str(held),
+                "--pairs", "120", "--batch", "8", "--seed", "3"])
+    folder = location / "models" / "tiny"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
+    assert manifest["model_id"].startswith("kgart-trained/tiny/") and manifest["counts"]["held_out_found"] == 40
+    assert set(split["trained_on"]) and not set(split["trained_on"]) & held_ids
+    assert set(split["held_out"]) == held_ids
+    assert "dev pairs after training" in out or manifest["figures"]["after"]["dev_pairs"] > 0
+    store = Store(location, read_only=True)
+    assert store.ask("""ASK { GRAPH <https://w3id.org/kgart/graph/models> { ?m a kgart:TrainedModel ;
+        kgart:model ?id ; prov:wasGeneratedBy ?run . ?run prov:endedAtTime ?t ; kgart:parameter ?p } }""")
+    store.close()
+
+    out = _run(["--store", str(location), "embed", "--model", "trained:tiny", "--kind", "iconclass",
+                "--kind", "artwork"])
+    assert "kgart-trained/tiny/" in out
+    out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--titled", "--fields", "title",
+                "--no-ablation", "--compare", "trained:tiny"])
+    assert "untrained: configured blend" in out and "trained:tiny: blend" in out and "(40 items)" in out
+
+    refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
+                                        "--compare", "trained:tiny"], env={"KGART_USAGE_COUNTS": ""})
+    assert refused.exit_code != 0 and "training data for trained:tiny" in refused.output
+
+    out = _run(["--store", str(location), "train", "ranker", "--name", "tiny", "--seed", "1"])
+    assert "iconclass: ranker from 32 records (" in out and "cross-validated R@1" in out
+    ranker = json.loads((folder / "ranker-iconclass.json").read_text(encoding="utf-8"))
+    assert ranker["model_id"] == manifest["model_id"] and set(ranker["weights"]) == set(FEATURES)
+    out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
+                "--no-ablation", "--compare", "trained:tiny"])
+    assert "trained:tiny: learned ranker" in out
+    explained = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "Saint Jerome in his study",
+                                          "--explain"], env={"KGART_USAGE_COUNTS": "", "KGART_MODEL": "trained:tiny"})
+    assert explained.exit_code == 0, explained.output
+    used = [name for name, weight in ranker["weights"].items() if weight]
+    assert used and all(f"{name} " in explained.output for name in used)
+    refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
+                                        "--compare", "trained:tiny"], env={"KGART_USAGE_COUNTS": ""})
+    assert refused.exit_code != 0 and "training data for trained:tiny" in refused.output
