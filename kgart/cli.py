@@ -43,15 +43,16 @@ class _Context:
     def config(self, **more: Any) -> Config:
         return load_config({**self.overrides, **more}, config_file=self.config_file)
 
-    def store(self, config: Config, *, write: bool = False) -> Any:
+    def store(self, config: Config, *, write: bool = False, shared: bool = False) -> Any:
         """The store, opened once per command (RocksDB's lock is per process: a second
-        opening would find it locked)."""
+        opening would find it locked). ``shared``: for a long command that writes now and
+        then (kgart train): the writer's lock only for each write, as a server worker has it."""
         from kgart.stores import open_store
 
         cached = getattr(self, "_store", None)
         if cached is not None and not (write and getattr(cached, "read_only", False)):
             return cached
-        store = open_store(config, write=write)
+        store = open_store(config, write=write, shared=shared)
         self._store = store
         # Released when the command ends, even on an error.
         click.get_current_context().call_on_close(store.close)

@@ -69,7 +69,7 @@ def _listed(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def _register(obj: _Context, config: Any, model: Any, wait_s: float = 600.0) -> None:
+def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
     """Record a trained model's provenance in the store, waiting for another writer (an embedding
     job, a load) to finish rather than losing the record."""
     from kgart.embeddings.trained import register
@@ -78,14 +78,13 @@ def _register(obj: _Context, config: Any, model: Any, wait_s: float = 600.0) -> 
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            store = obj.store(config, write=True)
-            break
+            register(store, model)
+            return
         except StoreLockedError:
             if time.monotonic() > deadline:
                 raise
             click.echo("waiting for another process writing the store, to record the model's provenance", err=True)
             time.sleep(5)
-    register(store, model)
 
 
 @train.command("encoder")
@@ -137,7 +136,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
 
     check_name(name)
     config = obj.config()
-    store = obj.store(config)
+    store = obj.store(config, shared=True)  # the writer's lock only to record the model at the end
     folder = models_folder(store)
     if folder is None:
         raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
@@ -208,7 +207,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
     replace_folder(partial, folder / name)
     say("exporting to ONNX")
     OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id)  # exported once, cached like the default
-    _register(obj, config, TrainedModel(name, folder / name, manifest))
+    _register(store, TrainedModel(name, folder / name, manifest))
     say(f"trained:{name} ready in {folder / name}; next: kgart embed --model trained:{name} --kind all")
 
 
@@ -245,7 +244,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
 
     check_name(name)
     config = obj.config()
-    store = obj.store(config)
+    store = obj.store(config, shared=True)  # the writer's lock only to record the model at the end
     folder = models_folder(store)
     if folder is None:
         raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
@@ -321,4 +320,4 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
     write_manifest(folder / name, manifest)
     from kgart.embeddings.trained import TrainedModel
 
-    _register(obj, config, TrainedModel(name, folder / name, manifest))
+    _register(store, TrainedModel(name, folder / name, manifest))

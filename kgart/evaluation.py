@@ -174,11 +174,11 @@ def records_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> frozenset[
 
 
 def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:
-    header = f"{'configuration':<28}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + \
+    header = f"{'configuration':<34}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + \
         "".join(f"{'branch@' + str(k):>11}" for k in ks) + f"{'MRR':>8}"
     lines = [header, "-" * len(header)]
     for name, s in rows:
-        lines.append(f"{name:<28}" + "".join(f"{s.recall[k]:8.1f}" for k in ks) +
+        lines.append(f"{name:<34}" + "".join(f"{s.recall[k]:8.1f}" for k in ks) +
                      "".join(f"{s.branch[k]:11.1f}" for k in ks) + f"{s.mrr:8.1f}")
     lines.append(f"({rows[0][1].n if rows else 0} items)")
     return "\n".join(lines)
