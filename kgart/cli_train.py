@@ -225,10 +225,12 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
 @_friendly_errors
 def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: tuple[str, ...], max_records: int,
                  seed: int) -> None:
-    """Learn the blend per scheme from the catalogued records (learning to rank over the
-    components --explain shows, and the concept's depth, children, label length and the
-    query's length), cross-validated so that no record ranks itself. A scheme with too few
-    coded records keeps kgart/blend.toml."""
+    """Learn the blend per scheme from the catalogued records: coordinate ascent from the
+    blend.toml weights over the components --explain shows and the concept's depth, children,
+    label length and the query's length. Each record is asked for with itself and every
+    held-out record out of the neighbours and the priors; how far the weights may move is
+    chosen by cross-validation over records. A scheme with fewer than 30 coded records keeps
+    kgart/blend.toml."""
     import json
     import random
 
