@@ -126,7 +126,8 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     tmp.replace(folder / "manifest.json")
 
 
-def write_split(folder: Path, trained: TrainedOn) -> None:
+def write_trained_on(folder: Path, trained: TrainedOn) -> None:
+    """``split.json``: the records a model learned from and those it held out."""
     (folder / "split.json").write_text(json.dumps(trained.as_json()), encoding="utf-8")
 
 

@@ -583,7 +583,9 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if not gold:
         raise click.ClickException(f"no items with gold codes in {input_file}")
     if half:
-        gold = gold[int(half) - 1::2]
+        from kgart.splits import every_second
+
+        gold = every_second(gold, int(half))
     if query_language:
         gold = _titles_in(input_file, gold, query_language)
     if titled:

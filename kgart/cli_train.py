@@ -65,6 +65,20 @@ def _held_out(files: tuple[str, ...]) -> set[str]:
     return ids
 
 
+def _training_store(obj: _Context, name: str) -> tuple[Any, Any, Path]:
+    """(config, store, models folder) for a training command; the store is shared, so the
+    writer's lock is taken only to record the model at the end."""
+    from kgart.embeddings.trained import check_name, models_folder
+
+    check_name(name)
+    config = obj.config()
+    store = obj.store(config, shared=True)
+    folder = models_folder(store)
+    if folder is None:
+        raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
+    return config, store, folder
+
+
 def _listed(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -123,23 +137,16 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
     from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, minilm_path, pick_device
     from kgart.embeddings.trained import (
         TrainedModel,
-        check_name,
-        models_folder,
         now,
         replace_folder,
         write_manifest,
-        write_split,
+        write_trained_on,
     )
     from kgart.embeddings.training import Hyperparameters, dev_accuracy, dev_split, fine_tune, mine_pairs
     from kgart.rdf import graph_name
     from kgart.splits import TrainedOn
 
-    check_name(name)
-    config = obj.config()
-    store = obj.store(config, shared=True)  # the writer's lock only to record the model at the end
-    folder = models_folder(store)
-    if folder is None:
-        raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
+    config, store, folder = _training_store(obj, name)
     started, clock = now(), time.monotonic()
     held = _held_out(hold_out)
     partial = folder / f"{name}.partial"
@@ -201,7 +208,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
         "figures": {"before": before, "after": after, "training_seconds": round(train_seconds, 1)},
         "hold_out_files": [str(Path(p).resolve()) for p in hold_out],
     }
-    write_split(partial, TrainedOn(f"trained:{name}", frozenset(saved["records"]), frozenset(held), seed))
+    write_trained_on(partial, TrainedOn(f"trained:{name}", frozenset(saved["records"]), frozenset(held), seed))
     pairs_file.unlink(missing_ok=True)
     write_manifest(partial, manifest)
     replace_folder(partial, folder / name)
@@ -236,7 +243,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
 
     from tqdm import tqdm
 
-    from kgart.embeddings.trained import check_name, models_folder, now, open_trained, write_manifest, write_split
+    from kgart.embeddings.trained import now, open_trained, write_manifest, write_trained_on
     from kgart.evaluation import GoldItem, counts_without, records_in_store
     from kgart.kinds import Kinds
     from kgart.ranker_training import MIN_RECORDS, coded_records
@@ -244,12 +251,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
     from kgart.retrieval import load_priors, priors_from_store
     from kgart.splits import TrainedOn
 
-    check_name(name)
-    config = obj.config()
-    store = obj.store(config, shared=True)  # the writer's lock only to record the model at the end
-    folder = models_folder(store)
-    if folder is None:
-        raise KgartError("trained models live beside an on-disk or remote store, not one in memory")
+    config, store, folder = _training_store(obj, name)
     held = _held_out(hold_out)
     if (folder / name / "manifest.json").exists():
         trained = open_trained(folder, name)
@@ -317,7 +319,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
             f"{k.split('_')[2]}: {v:.1f}" for k, v in f.items() if k.startswith("cv_mrr_")))
         click.echo("  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in ranker.weights.items()))
         manifest.setdefault("figures", {})[f"ranker_{scheme}"] = f
-    write_split(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed))
+    write_trained_on(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed))
     manifest["ended"] = now()
     write_manifest(folder / name, manifest)
     from kgart.embeddings.trained import TrainedModel

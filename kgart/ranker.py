@@ -71,12 +71,6 @@ class LinearRanker:
         total = np.sum(list(parts.values()), axis=0) if parts else np.zeros(size, np.float32)
         return total, parts
 
-    def needs(self, component: str) -> bool:
-        """Whether the ranker uses a component (directly or through a query feature)."""
-        if self.weights.get(component):
-            return True
-        return any(self.weights.get(q) for q in QUERY_FEATURES if q.startswith(component + "_"))
-
     def as_json(self) -> dict[str, object]:
         return {"scheme": self.scheme, "model_id": self.model_id, "weights": self.weights,
                 "trained_records": self.trained_records, "figures": self.figures}

@@ -42,7 +42,7 @@ class TrainingRecord:
 class _Example:
     features: np.ndarray  # candidates × features
     gold: np.ndarray  # bool per candidate
-    blend_order: np.ndarray  # candidate positions by the hand-set blend
+    candidates: int  # the first rows: the hand-set blend's top candidates (gold codes beyond it follow)
 
 
 def coded_records(retriever: Retriever, scheme: str) -> list[TrainingRecord]:
@@ -79,18 +79,16 @@ def _example(retriever: Retriever, record: TrainingRecord, scheme: str, unseen: 
     top = top[np.argsort(-blended[top], kind="stable")]
     rows = np.concatenate([top, np.array(sorted(gold_rows - set(top.tolist())), dtype=np.int64)])
     matrix = np.stack([features[name][rows] for name in FEATURES], axis=1).astype(np.float32)
-    in_top = np.zeros(len(rows), dtype=bool)
-    in_top[:len(top)] = True
     gold = np.array([r in gold_rows for r in rows])
     # Scored among the blend's own top candidates only: a gold code the blend never reached
     # counts as a miss for both, as it would in the full ranking.
-    return _Example(matrix, gold, np.arange(len(top)))
+    return _Example(matrix, gold, len(top))
 
 
 def _mrr(examples: Sequence[_Example], weights: np.ndarray) -> float:
     total = 0.0
     for ex in examples:
-        n = len(ex.blend_order)
+        n = ex.candidates
         scores = ex.features[:n] @ weights
         gold = ex.gold[:n]
         if gold.any():
@@ -119,7 +117,7 @@ def _measure(examples: Sequence[_Example], weights: np.ndarray) -> dict[str, flo
     """R@1, R@10 and MRR (in %) among each record's blend candidates."""
     r1 = r10 = rr = 0.0
     for ex in examples:
-        n = len(ex.blend_order)
+        n = ex.candidates
         scores = ex.features[:n] @ weights
         order = np.argsort(-scores, kind="stable")
         hits = np.flatnonzero(ex.gold[:n][order])
