@@ -4,7 +4,9 @@ Starts `kgart serve` on a store (Iconclass + the Tate collection + vectors), the
 drives it from this process with a bounded number of requests and a time limit
 per endpoint, over keep-alive connections from several threads. Reports req/s,
 p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search,
-/api/suggest, a SPARQL hierarchy query, a SPARQL query with the kNN pattern; the
+/api/suggest, a SPARQL hierarchy query, a SPARQL query with the kNN pattern (each
+repeated, as clients repeat queries, so the result cache answers; and "each one new",
+a different text every time, so Oxigraph evaluates every one); the
 memory of the whole server (every worker and query process: RSS summed, and PSS,
 which counts shared pages once); then a storm of 10 pathological SPARQL queries
 (each should be answered 503 at the timeout, the CPU idle soon after, and a
@@ -22,6 +24,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -38,6 +41,7 @@ KNN = ("SELECT ?hit ?score ?label WHERE { ?hit kgart:similarTo \"a ship in a sto
 STORM = "SELECT (COUNT(*) AS ?n) WHERE { ?a skos:broader ?b . ?c skos:broader ?d }"
 SEARCHES = ["a ship in a storm", "the crucifixion", "portrait of a woman", "still life with fruit", "a dog",
             "landscape with cows", "the annunciation", "winter"]
+UNCACHED_VARIANTS = 50_000
 CONCEPTS = ["73D82", "11H%28JEROME%29362", "25F23%28LION%29", "31D111%28%2B89%29", "94K21", "26C32", "41A1", "71V13"]
 
 
@@ -55,9 +59,10 @@ def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
             ("/", {}), ("/iconclass/73D", {"Accept": "text/html"}),
             ("/api/similar?iri=http%3A%2F%2Ficonclass.org%2F73D", {}),
             ("/healthz", {}), ("/readyz", {}), ("/metrics", {})]
-    if kind == "SPARQL hierarchy query":
-        return [("/sparql?" + urllib.parse.urlencode({"query": HIERARCHY}), {"Accept": "application/json"})]
-    return [("/sparql?" + urllib.parse.urlencode({"query": KNN}), {"Accept": "application/json"})]
+    query = HIERARCHY if kind.startswith("SPARQL hierarchy query") else KNN
+    # "each one new": a comment makes every request a text the result cache has not seen.
+    texts = [f"{query} # {n}" for n in range(UNCACHED_VARIANTS)] if kind.endswith("each one new") else [query]
+    return [("/sparql?" + urllib.parse.urlencode({"query": text}), {"Accept": "application/json"}) for text in texts]
 
 
 def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> None:
@@ -104,7 +109,7 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
         t.join()
     wall = time.perf_counter() - started
     ms = np.array(latencies) * 1000
-    print(f"{kind:<32} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
+    print(f"{kind:<38} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
           f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}"
           + (f" {kinds_of_error}" if kinds_of_error else ""))
 
@@ -218,6 +223,8 @@ def main() -> None:
     parser.add_argument("--query-timeout", type=float, default=10.0)
     parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
                         help="then a soak mixing every route this long (the target: 600): errors, 5xx, memory growth")
+    parser.add_argument("--only", action="append", metavar="WORD",
+                        help="only the runs whose name holds WORD (repeatable); the storm and soak still run")
     args = parser.parse_args()
     port = free_port()
     kgart = str(Path(sys.executable).with_name("kgart"))
@@ -225,7 +232,8 @@ def main() -> None:
                "--query-timeout", str(args.query_timeout)]
     if args.workers:
         command += ["--workers", str(args.workers)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.NamedTemporaryFile(prefix="kgart-bench-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)  # a pipe nobody reads would fill
     try:
         for _ in range(600):
             try:
@@ -234,22 +242,28 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         kinds = ("dereference concept as Turtle", "/api/search", "/api/suggest", "SPARQL hierarchy query",
-                 "SPARQL kNN pattern")
+                 "SPARQL hierarchy query, each one new", "SPARQL kNN pattern", "SPARQL kNN pattern, each one new")
+        if args.only:
+            kinds = tuple(k for k in kinds if any(word.lower() in k.lower() for word in args.only))
         for kind in kinds:
             drive(port, kind, 40, 120, args.clients)  # warm up every worker: indexes, model, keyword index
         print(f"server after warm-up: {memory(server.pid)}")
         for kind in kinds:
             drive(port, kind, args.requests, args.seconds, args.clients)
-        print(f"server after the runs: {memory(server.pid)}")
+            print(f"    server after it: {memory(server.pid)}")
         storm(port, server.pid, args.query_timeout)
         print(f"server at the end: {memory(server.pid)}")
         if args.soak:
             soak(port, server.pid, args.soak, args.clients)
     finally:
         server.terminate()
-        server.wait(timeout=30)
-        if server.stderr is not None:
-            server.stderr.close()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("the server did not stop within 60 s of SIGTERM; killed")
+            server.kill()
+        log.close()
+        print(f"server log: {log.name}")
 
 
 if __name__ == "__main__":

@@ -718,15 +718,20 @@ def _cores() -> int:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Server processes (gunicorn, pre-forked) [default: the number of cores].")
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Threads per server process.")
+@click.option("--threads", type=click.IntRange(1, 64), default=16, show_default=True,
+              help="Threads per server process (SPARQL queries running or waiting hold at most all but two).")
 @click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]), default="gunicorn",
               show_default=True, help="waitress: one process (where gunicorn cannot run, e.g. Windows).")
-@click.option("--query-processes", type=click.IntRange(0, 64), default=6, show_default=True,
-              help="Processes per server process that run /sparql queries (killed at the query timeout); "
-                   "0 runs them in threads, which a timeout cannot stop.")
+@click.option("--query-processes", type=click.IntRange(0, 64), default=2, show_default=True,
+              help="/sparql queries each server process runs at once in processes of their own (killed at "
+                   "the query timeout); a query past a quarter of a second is lowered in priority and as "
+                   "many such may run besides. 0 runs them in threads, which a timeout cannot stop.")
 @click.option("--query-queue", type=click.IntRange(0, 10_000), default=16, show_default=True,
-              help="SPARQL queries that may wait per server process; past it 503 with Retry-After.")
+              help="SPARQL queries that may wait per server process (at most the threads less two less "
+                   "those running, so that queries never hold every thread); past it 503 with Retry-After.")
+@click.option("--query-cache-mb", type=click.FloatRange(0), default=16.0, show_default=True,
+              help="Whole SPARQL results (each up to 256 KiB) kept per server process for identical GET "
+                   "requests until the store changes; 0 keeps none.")
 @click.option("--update-token", envvar="KGART_UPDATE_TOKEN",
               help="Allow SPARQL updates sent with Authorization: Bearer TOKEN [env KGART_UPDATE_TOKEN].")
 @click.option("--allow-service", multiple=True, metavar="HOST", help="Host SPARQL SERVICE may reach; repeatable.")
@@ -741,7 +746,7 @@ def _cores() -> int:
 @pass_ctx
 @_friendly_errors
 def serve(obj: _Context, host: str, port: int, workers: int | None, threads: int, server_name: str,
-          query_processes: int, query_queue: int, update_token: str | None,
+          query_processes: int, query_queue: int, query_cache_mb: float, update_token: str | None,
           allow_service: tuple[str, ...], query_timeout: float, max_result_mb: float,
           cors_origin: tuple[str, ...], access_log: bool, graceful_timeout: float) -> None:
     """Serve SPARQL, linked data, the JSON API and the HTML pages from every core (gunicorn);
@@ -770,7 +775,9 @@ def serve(obj: _Context, host: str, port: int, workers: int | None, threads: int
         server_name, workers = "waitress", 1
     options = dict(update_token=update_token, service_allow=list(allow_service), query_timeout=query_timeout,
                    max_result_bytes=int(max_result_mb * 1024 * 1024), cors_origins=list(cors_origin),
-                   query_processes=query_processes if on_disk else 0, query_queue=query_queue)
+                   query_processes=query_processes if on_disk else 0,
+                   query_queue=min(query_queue, max(0, threads - 2 - 2 * query_processes)),
+                   query_cache_bytes=int(query_cache_mb * 1024 * 1024))
     banner = (f"kgart serving {location or ':memory:'} on http://{host}:{port}/  (SPARQL: /sparql, "
               f"Iconclass: /iconclass/, API: /api/openapi.json)")
     if server_name == "waitress":

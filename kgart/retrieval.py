@@ -26,6 +26,7 @@ the web app hand them in.
 from __future__ import annotations
 
 import math
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -309,6 +310,9 @@ class Retriever:
         self._kinds: Kinds | None = None
         self._decisions: DecisionSource = Annotations(store)
         self._decisions_seen: str | None = self._decisions.version()
+        # One build of each table at a time: the first requests of a server arrive together, and
+        # eight threads each building the neighbour tables would hold eight times their memory.
+        self._building = threading.RLock()
 
     # -- building blocks ------------------------------------------------------------
 
@@ -330,7 +334,9 @@ class Retriever:
         """Forget the tables built from annotations (neighbours, collection priors) when a
         curator's decision changed them, so the next query counts it (one small query)."""
         version = self._decisions.version()
-        if version != self._decisions_seen:
+        if version == self._decisions_seen:
+            return
+        with self._building:
             self._decisions_seen = version
             self._annotated.clear()
             self._priors.clear()
@@ -362,6 +368,12 @@ class Retriever:
         return self.scheme_tree("iconclass")
 
     def scheme_tree(self, scheme: str) -> ConceptTree:
+        if scheme in self._trees:
+            return self._trees[scheme]
+        with self._building:
+            return self._scheme_tree(scheme)
+
+    def _scheme_tree(self, scheme: str) -> ConceptTree:
         if scheme not in self._trees:
             iris = self.index(scheme).iris
             kind = self.scheme(scheme)
@@ -371,6 +383,12 @@ class Retriever:
 
     def concept_matrix(self, scheme: str = "iconclass") -> np.ndarray:
         """The concept vectors in memory (the index keeps them memory-mapped)."""
+        if scheme in self._matrices:
+            return self._matrices[scheme]
+        with self._building:
+            return self._concept_matrix(scheme)
+
+    def _concept_matrix(self, scheme: str) -> np.ndarray:
         if scheme not in self._matrices:
             matrix = np.ascontiguousarray(self.index(scheme).matrix, dtype=np.float32)
             if matrix.ndim != 2 or matrix.shape[0] == 0:
@@ -384,6 +402,10 @@ class Retriever:
         None without counts for that scheme. Counted in the loaded collections, they leave
         out one use of each code of the artworks in ``exclude`` (an artwork's own codes do
         not lift its own suggestions)."""
+        with self._building:
+            return self._prior(scheme, exclude)
+
+    def _prior(self, scheme: str, exclude: frozenset[str]) -> np.ndarray | None:
         if scheme not in self._prior_counts and self._collection_priors:
             self._prior_counts[scheme] = priors_from_store(self.store, self.scheme(scheme).concept_scheme)
         if not self._prior_counts.get(scheme):
@@ -463,6 +485,13 @@ class Retriever:
     def annotations(self, scheme: str) -> _Annotations:
         """Which stored artworks carry which of the scheme's concepts, aligned with the
         artwork index (for the ``neighbours`` component; read once)."""
+        annotated = self._annotated.get(scheme)
+        if annotated is not None:
+            return annotated
+        with self._building:
+            return self._annotations(scheme)
+
+    def _annotations(self, scheme: str) -> _Annotations:
         if scheme not in self._annotated:
             tree = self.scheme_tree(scheme)
             # Only artworks in the artwork index vote, so the query needs no type check (3x faster).
@@ -536,6 +565,12 @@ class Retriever:
 
     def concept_features(self, scheme: str) -> dict[str, np.ndarray]:
         """Depth, number of children and label length of a scheme's concepts (read once)."""
+        if scheme in self._concept_features:
+            return self._concept_features[scheme]
+        with self._building:
+            return self._concept_features_of(scheme)
+
+    def _concept_features_of(self, scheme: str) -> dict[str, np.ndarray]:
         if scheme not in self._concept_features:
             tree = self.scheme_tree(scheme)
             if scheme == "iconclass":

@@ -103,7 +103,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(store_dir: Path) -> Iterator[Server]:
-    running = Server(store_dir, "--workers", "2", "--threads", "6", "--query-processes", "2", "--query-queue", "0",
+    running = Server(store_dir, "--workers", "2", "--threads", "6", "--query-processes", "1", "--query-queue", "0",
                      "--query-timeout", "2", "--max-result-mb", "0.1")
     yield running
     running.stop()
@@ -122,7 +122,8 @@ def test_a_query_past_the_timeout_is_stopped_and_frees_its_core(server: Server) 
 
 
 def test_a_full_queue_is_refused_at_once_with_retry_after(server: Server) -> None:
-    # 2 workers x 2 query processes, no queue: of 6 heavy queries at once, at least 2 find no room.
+    # 2 workers x (1 query + 1 lowered in priority), no queue: of 6 heavy queries at once, at least 2
+    # find no room.
     results: list[tuple[int, dict[str, str], float]] = []
 
     def one() -> None:
@@ -173,6 +174,37 @@ def test_conditional_requests_get_304_until_a_write(server: Server, store_dir: P
     assert len(seen) == 4 and all(t != tag for t in seen)
     status, _, body = server.sparql(f"ASK {{ <{EX}a> <{EX}p> \"new\" }}")
     assert status == 200 and json.loads(body)["boolean"] is True
+
+
+def test_a_repeated_query_comes_from_the_result_cache_until_the_store_changes(server: Server,
+                                                                              store_dir: Path) -> None:
+    query = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?s <{EX}cached> ?o }}"
+
+    def count() -> int:
+        status, _, body = server.sparql(query)
+        assert status == 200
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+    def hits() -> float:
+        text = server.get("/metrics")[2].decode()
+        return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines()
+                   if x.startswith("kgart_sparql_cache_hits_total"))
+
+    before = hits()
+    assert [count() for _ in range(6)] == [0] * 6  # both workers: each computes once, then keeps it
+    assert hits() - before >= 4
+    assert count_uncached(server, "SELECT (RAND() AS ?r) WHERE {}") == 3  # never kept: a new value each time
+    with Store(store_dir) as writer:
+        writer.add_triples(EX + "graph/cached", [(IRI(EX + "a"), IRI(EX + "cached"), Literal("x"))])
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and count() == 0:
+        time.sleep(0.05)
+    assert [count() for _ in range(4)] == [1] * 4  # the write made every kept result unreachable
+
+
+def count_uncached(server: Server, query: str) -> int:
+    """How many different answers three identical requests got."""
+    return len({server.sparql(query)[2] for _ in range(3)})
 
 
 def test_metrics_add_up_every_worker(server: Server) -> None:
@@ -229,7 +261,7 @@ def test_a_crashing_query_process_costs_that_query_only(store_dir: Path) -> None
     pool = QueryProcesses(str(store_dir), size=1, waiting=0)
     pool.start()
     try:
-        victim = pool._idle.queue[0].process.pid
+        victim = pool._idle[0].process.pid
         threading.Timer(0.5, lambda: os.kill(victim, signal.SIGSEGV)).start()
         with pytest.raises(QueryCrashed):
             pool.run(HEAVY, "application/sparql-results+json", timeout=10, max_bytes=10_000)

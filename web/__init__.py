@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 from kgart.web.query_processes import QueryProcesses
+from kgart.web.result_cache import ResultCache
 
 from kgart.annotations import Annotations
 from kgart.errors import NotReadyError
@@ -40,6 +41,7 @@ class KgartServices:
     embedding: bool = False  # set while a background job (kgart demo) computes the vectors
     progress: tuple[int, int] = (0, 0)  # the job's items done and total
     query_processes: QueryProcesses | None = None  # where /sparql runs queries (None: in a thread)
+    result_cache: ResultCache | None = None  # whole SPARQL results by request validator (None: off)
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""
@@ -114,14 +116,16 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
                service_allow: list[str] | None = None, max_upload_bytes: int = 10 * 1024 * 1024,
                query_timeout: float = 30.0, max_result_bytes: int = 50 * 1024 * 1024,
                cors_origins: list[str] | None = None, users: Users | None = None,
-               query_processes: int = 0, query_queue: int = 8) -> Flask:
+               query_processes: int = 0, query_queue: int = 8, query_cache_bytes: int = 16 * 1024 * 1024) -> Flask:
     """The kgart web app over a store (opened from ``config`` when not given).
 
     ``query_timeout`` (seconds) and ``max_result_bytes`` bound each SPARQL query;
     ``cors_origins`` lists the origins allowed to call the API and /sparql from a browser;
     ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`);
     ``query_processes`` > 0 runs /sparql queries on an on-disk store in that many processes, killed
-    at the timeout, with ``query_queue`` more waiting (see :mod:`kgart.web.query_processes`).
+    at the timeout, with ``query_queue`` more waiting (see :mod:`kgart.web.query_processes`);
+    ``query_cache_bytes`` of whole SPARQL results are kept for identical GETs (0: none; see
+    :mod:`kgart.web.result_cache`).
     """
     from kgart.web import (
         annotation_protocol,
@@ -151,6 +155,8 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
             str(store.location), size=query_processes, waiting=query_queue,
             functions=FunctionsSpec("kgart.embeddings.service:similarity_over_store",
                                     (config.model, config.device, config.index_backend)))
+    if query_cache_bytes > 0:
+        services.result_cache = ResultCache(query_cache_bytes)
     app.extensions["kgart"] = services
     if cors_origins:
         from flask_cors import CORS

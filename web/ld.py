@@ -182,11 +182,16 @@ def _similar_concepts(iri: IRI, language: str, k: int = 8) -> list[tuple[str, st
 
 
 def artworks_below(store: TripleStore, concept: IRI, limit: int = 24, offset: int = 0) -> list[dict[str, str]]:
-    """Artworks annotated with the concept or below it, with the code they carry, a page at a time."""
+    """Artworks annotated with the concept or below it, with the code they carry, a page at a time.
+
+    The concept comes in by VALUES, not as a constant in the pattern: Oxigraph then walks
+    ``skos:broader*`` up from the concept and looks up the subjects (9 ms for 73D on the Tate +
+    RKD store) instead of testing every artwork's every subject (6.5 s)."""
     rows = store.select("""SELECT ?a (SAMPLE(?t) AS ?title) (SAMPLE(?img) AS ?image) (SAMPLE(?code) AS ?n) WHERE {
-        ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* $concept . OPTIONAL { ?s skos:notation ?code }
-        OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } } GROUP BY ?a ORDER BY ?a
-        LIMIT $limit OFFSET $offset""", {"concept": concept, "limit": limit, "offset": offset}).rows
+        VALUES ?c { $concept } ?a a schema:VisualArtwork ; dcterms:subject ?s . ?s skos:broader* ?c .
+        OPTIONAL { ?s skos:notation ?code } OPTIONAL { ?a schema:name ?t } OPTIONAL { ?a schema:image ?img } }
+        GROUP BY ?a ORDER BY ?a LIMIT $limit OFFSET $offset""",
+                        {"concept": iri_list([concept]), "limit": limit, "offset": offset}).rows
     from kgart.web.ui import local_path
 
     return [{"path": local_path(str(r["a"])), "title": r.text("title", str(r["a"])),

@@ -51,6 +51,8 @@ class Metrics:
                                  registry=self.registry, multiprocess_mode="livesum")
         self.query_timeouts = Counter("kgart_sparql_timeouts_total", "SPARQL queries stopped at the query timeout",
                                       registry=self.registry)
+        self.cache_hits = Counter("kgart_sparql_cache_hits_total",
+                                  "SPARQL queries answered from the result cache", registry=self.registry)
         self.embedding = Gauge("kgart_embedding_progress_ratio",
                                "Share of the kind being embedded that is done (1 when no job runs)",
                                registry=self.registry, multiprocess_mode="mostrecent")

@@ -2,13 +2,15 @@
 
 The embedded store cannot cancel a query, and a thread cannot be killed: a query past
 its deadline would keep its core busy until it ends on its own. So each server worker
-keeps a few *query processes* (spawned, each with the store open read-only, following
-what the writer publishes: :mod:`kgart.store`). A query goes to an idle one; past the
-deadline that process is killed (the core is free at once) and a fresh one started; a
-query that crashes its process costs that query. A query running past a quarter of a
-second is lowered in priority (``nice``), so that a quick query arriving during a storm of
-heavy ones still gets a core, and its process is replaced when it ends. At most ``size`` queries run and
-``waiting`` wait; one more is refused at once (:class:`QueueFull`, a 503 with
+runs queries in *query processes* (forked from a fork server that has only the store's
+modules imported, each with the store open read-only, following what the writer
+publishes: :mod:`kgart.store`). A query goes to an idle one, or to a freshly forked one;
+past the deadline that process is killed (the core is free at once); a query that crashes
+its process costs that query. A query running past a quarter of a second is lowered in
+priority (``nice``) and gives its place to fresh queries, so that a quick query arriving
+during a storm of heavy ones still gets a process and a core; its process is not reused.
+At most ``size`` queries run at full priority, long ones beside them, and ``2 * size +
+waiting`` are admitted in all; one more is refused at once (:class:`QueueFull`, a 503 with
 ``Retry-After``), so heavy queries cannot starve the server.
 
 Results stream back in chunks as Oxigraph serializes them, and the process stops
@@ -23,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +59,19 @@ class QueryCrashed(KgartError):
 # -- the pool, in the server worker ---------------------------------------------------
 
 
+def _start_method() -> Any:
+    """A fork server with the store's modules imported: a fresh query process is a fork of a
+    small single-threaded process (milliseconds, not the quarter second of starting Python),
+    and never a fork of the threaded server worker. Spawned where there is no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Each child also re-runs the `kgart` script as its __main__ (the fork server does not
+    # preload a main module given by path), which imports kgart.cli: preloaded, that costs nothing.
+    context.set_forkserver_preload(["kgart.query_worker", "kgart.store", "kgart.cli"])
+    return context
+
+
 @dataclass
 class _Process:
     process: Any
@@ -72,29 +86,50 @@ class _Process:
 
 @dataclass
 class QueryProcesses:
-    """A server worker's query processes over the store at ``location``."""
+    """A server worker's query processes over the store at ``location``.
+
+    At most ``size`` queries run at full priority; one that turns long (lowered in priority)
+    leaves its place to fresh queries and runs on beside them, so a quick query is never queued
+    behind heavy ones. At most ``2 * size + waiting`` queries are admitted at once (running,
+    long or waiting), which bounds the processes a storm of heavy queries can hold. ``warm``
+    processes are kept started; more are forked when queries need them, and a killed one is
+    replaced only to keep ``warm`` (a storm's end costs a few forks, not a round of start-ups).
+    """
 
     location: str
     size: int = 2
     waiting: int = 8
+    warm: int = 1
     functions: FunctionsSpec | None = None
     on_depth: Callable[[int], None] | None = None  # told the number running or waiting when it changes
-    _idle: queue.Queue[_Process] = field(default_factory=queue.Queue)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _idle: list[_Process] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
     _starting: threading.Lock = field(default_factory=threading.Lock)
-    _admitted: int = 0
+    _admitted: int = 0  # running or waiting
+    _fresh: int = 0  # running at full priority
+    _busy: int = 0  # running
+    _alive: int = 0  # started and not killed
+    _pending: int = 0  # being started by _keep_warm
     _started: bool = False
+    _context: Any = None
 
     @property
     def depth(self) -> int:
         """Queries running or waiting in this worker."""
         return self._admitted
 
-    def _spawn(self) -> None:
-        context = multiprocessing.get_context("spawn")  # never fork a threaded server worker
-        parent, child = context.Pipe()
-        process = context.Process(target=serve_queries, args=(child, self.location, self.functions),
-                                  name="kgart-query", daemon=True)
+    @property
+    def limit(self) -> int:
+        """Queries admitted at once before any waits: ``size`` fresh and as many long ones."""
+        return 2 * self.size
+
+    def _spawn(self) -> _Process:
+        with self._starting:
+            if self._context is None:
+                self._context = _start_method()
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=serve_queries, args=(child, self.location, self.functions),
+                                        name="kgart-query", daemon=True)
         process.start()
         child.close()
         try:
@@ -103,55 +138,84 @@ class QueryProcesses:
         except (EOFError, OSError) as e:
             process.kill()
             raise QueryCrashed(f"a query process did not start: {e}") from e
-        self._idle.put(_Process(process, parent))
+        with self._changed:
+            self._alive += 1
+        return _Process(process, parent)
 
-    def _replace(self) -> None:
-        """A fresh process in the background (the caller's answer does not wait for it)."""
+    def _keep_warm(self) -> None:
+        """Start processes in the background until ``warm`` are alive (the caller does not wait)."""
         def spawn() -> None:
+            with self._changed:
+                if self._alive + self._pending >= self.warm:
+                    return
+                self._pending += 1
             try:
-                self._spawn()
+                worker = self._spawn()
             except QueryCrashed:
                 time.sleep(1)
                 threading.Thread(target=spawn, daemon=True).start()
+                return
+            finally:
+                with self._changed:
+                    self._pending -= 1
+            with self._changed:
+                self._idle.append(worker)
+                self._changed.notify_all()
         threading.Thread(target=spawn, daemon=True, name="kgart-query-spawn").start()
 
     def start(self) -> None:
-        """Spawn the processes (the first query would otherwise wait for them)."""
-        with self._starting:
-            if not self._started:
-                for _ in range(self.size):
-                    self._spawn()
-                self._started = True
+        """Start the warm processes (the first query would otherwise wait for one)."""
+        with self._changed:
+            if self._started:
+                return
+            self._started = True
+        for _ in range(min(self.warm, self.size)):
+            worker = self._spawn()
+            with self._changed:
+                self._idle.append(worker)
+                self._changed.notify_all()
 
     def start_in_background(self) -> None:
         threading.Thread(target=self.start, daemon=True, name="kgart-query-start").start()
 
     def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().kill()
-            except queue.Empty:
-                return
+        with self._changed:
+            idle, self._idle = self._idle, []
+            self._alive -= len(idle)
+        for worker in idle:
+            worker.kill()
 
     def run(self, text: str, media_type: str, *, timeout: float, max_bytes: int,
             with_functions: bool = False) -> QueryStream:
         """Start a query; what comes back says its media type and holds its first bytes.
 
-        :raises QueueFull: when ``size`` queries run and ``waiting`` wait already.
+        :raises QueueFull: when ``2 * size + waiting`` queries are running or waiting already.
         :raises QueryTimeout: when it does not finish within ``timeout`` seconds (waiting included).
         """
         self.start()
         deadline = time.monotonic() + timeout
-        with self._lock:
-            if self._admitted >= self.size + self.waiting:
-                raise QueueFull(f"{self.size} queries are running and {self.waiting} are waiting; try again shortly")
+        with self._changed:
+            if self._admitted >= self.limit + self.waiting:
+                raise QueueFull(f"{self._busy} queries are running and {self._admitted - self._busy} are "
+                                "waiting; try again shortly")
             self._admitted += 1
             self._tell_depth()
-        try:
-            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            self._leave()
-            raise QueryTimeout(f"the query waited {timeout:g} s for a free query process (query timeout)") from None
+            while self._fresh >= self.size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._admitted -= 1
+                    self._tell_depth()
+                    raise QueryTimeout(f"the query waited {timeout:g} s for a free query process (query timeout)")
+                self._changed.wait(remaining)
+            self._fresh += 1
+            self._busy += 1
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            try:
+                worker = self._spawn()
+            except QueryCrashed:
+                self._release(None, healthy=False, long=False)
+                raise
         stream = QueryStream(self, worker, deadline, max_bytes)
         try:
             worker.conn.send((text, media_type, max_bytes, with_functions))
@@ -161,22 +225,32 @@ class QueryProcesses:
             raise
         return stream
 
-    def _leave(self) -> None:
-        with self._lock:
-            self._admitted -= 1
-            self._tell_depth()
+    def _turned_long(self) -> None:
+        with self._changed:
+            self._fresh -= 1
+            self._changed.notify_all()
 
     def _tell_depth(self) -> None:
         if self.on_depth is not None:
             self.on_depth(self._admitted)
 
-    def _done(self, worker: _Process, healthy: bool) -> None:
-        if healthy:
-            self._idle.put(worker)
-        else:
+    def _release(self, worker: _Process | None, *, healthy: bool, long: bool) -> None:
+        """A query ended: a healthy process that kept its priority waits for the next query; any
+        other is killed (a long one runs niced, and the kernel does not let it be raised again)."""
+        with self._changed:
+            self._busy -= 1
+            self._fresh -= 0 if long else 1
+            self._admitted -= 1
+            self._tell_depth()
+            keep = worker is not None and healthy and not long and len(self._idle) < self.size
+            if keep:
+                self._idle.append(worker)  # type: ignore[arg-type]
+            elif worker is not None:
+                self._alive -= 1
+            self._changed.notify_all()
+        if worker is not None and not keep:
             worker.kill()
-            self._replace()
-        self._leave()
+            self._keep_warm()
 
 
 class QueryStream:
@@ -212,6 +286,7 @@ class QueryStream:
         """A query running past LONG_AFTER_S runs at a lower priority from then on, so that a quick
         query arriving during a storm of heavy ones still gets a core; its process is replaced after."""
         self.long = True
+        self.pool._turned_long()
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, self.worker.process.pid, LONG_NICENESS)
 
@@ -263,7 +338,7 @@ class QueryStream:
     def _finish(self, healthy: bool) -> None:
         if self._open:
             self._open = False
-            self.pool._done(self.worker, healthy and not self.long)
+            self.pool._release(self.worker, healthy=healthy, long=self.long)
 
 
 __all__ = ["QueryCrashed", "QueryProcesses", "QueryStream", "QueryTimeout", "QueueFull",

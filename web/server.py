@@ -13,6 +13,8 @@ import math
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,10 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
     metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     assert metrics_dir, "prepare_metrics_dir() is called before anything imports prometheus_client"
 
+    def post_fork(server: Any, worker: Any) -> None:
+        share_cores(workers)
+        threading.Thread(target=return_freed_memory, daemon=True, name="kgart-trim").start()
+
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
@@ -39,7 +45,7 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
             settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                         "worker_class": "gthread", "timeout": math.ceil(worker_timeout),
                         "graceful_timeout": math.ceil(graceful_timeout), "keepalive": 5, "preload_app": False,
-                        "child_exit": child_exit, "proc_name": "kgart", "accesslog": None,
+                        "post_fork": post_fork, "child_exit": child_exit, "proc_name": "kgart", "accesslog": None,
                         "errorlog": "-", "loglevel": "warning"}
             for name, value in settings.items():
                 self.cfg.set(name, value)
@@ -51,6 +57,40 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
         KgartApplication().run()
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def share_cores(workers: int) -> None:
+    """Each worker's encoder and matrix products get its share of the cores: with every worker
+    using every core (and ONNX Runtime's threads spinning while they wait), concurrent
+    requests fight over the cores instead of sharing them."""
+    from kgart.embeddings.encoders import THREADS_VARIABLE
+    from threadpoolctl import threadpool_limits
+
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    os.environ.setdefault(THREADS_VARIABLE, str(share))
+    threadpool_limits(int(os.environ[THREADS_VARIABLE]))
+
+
+TRIM_EVERY_S = 10.0
+
+
+def return_freed_memory(every: float = TRIM_EVERY_S) -> None:
+    """Hand memory the worker freed back to the system, every ``every`` seconds, for ever.
+
+    glibc gives threads that allocate at once arenas of their own and keeps what is freed in
+    them: after the first requests (the lazy start-up, sixteen threads) a worker held about
+    230 MB it no longer used. One arena for all threads would not, but costs 10-15% of the
+    throughput in lock waits; ``malloc_trim`` returns the free pages of every arena in a few
+    milliseconds. Nothing happens where the C library is not glibc."""
+    import ctypes
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    while True:
+        time.sleep(every)
+        trim(0)
 
 
 def prepare_metrics_dir() -> str:

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 from kgart.web.conneg import RDF_TYPES, RESULT_TYPES, choose
 from kgart.web.query_processes import QueryCrashed, QueryTimeout, QueueFull, ResultTooLarge
+from kgart.web.result_cache import cacheable
 from werkzeug.exceptions import (
     BadRequest,
     Forbidden,
@@ -81,11 +82,18 @@ def sparql_endpoint() -> Response:
     media = choose(request.accept_mimetypes, RESULT_TYPES + RDF_TYPES)
     try:
         query = _checked(query, services.service_allow)
+        key = _cache_key(services, query)
+        kept = services.result_cache.get(key) if key is not None else None
+        if kept is not None:
+            from kgart.web.operations import metrics_of
+
+            metrics_of(current_app).cache_hits.inc()  # type: ignore[arg-type]
+            return Response(kept[1], mimetype=kept[0])
         if has_knn(query):
             # The rewrite is rdflib's text: checked again, so that what runs is what was checked.
             query = _checked(rewrite_knn(query, services.knn), services.service_allow)
         if services.query_processes is not None:
-            return _in_query_process(services, query, media)
+            return _in_query_process(services, query, media, key)
         functions = services.similarity_functions() if uses_similarity(query) else None
         used, body = _bounded(lambda: store.query_serialized(query, media, functions), services.query_timeout)
     except QueryError as e:
@@ -93,10 +101,21 @@ def sparql_endpoint() -> Response:
     if len(body) > services.max_result_bytes:
         raise RequestEntityTooLarge(f"the result is larger than {services.max_result_bytes:,} bytes; "
                                     "narrow the query or add a LIMIT")
-    return Response(body, mimetype=used.split(";")[0])
+    mimetype = used.split(";")[0]
+    if key is not None:
+        services.result_cache.put(key, mimetype, body)
+    return Response(body, mimetype=mimetype)
 
 
-def _in_query_process(services: Any, query: str, media: str) -> Response:
+def _cache_key(services: Any, query: str) -> str | None:
+    """The request's validator when its result may be kept (see kgart.web.result_cache): a GET,
+    a store that can say its version, a query whose answer the store's data fixes."""
+    if services.result_cache is None or request.method != "GET" or uses_similarity(query) or not cacheable(query):
+        return None
+    return g.get("kgart_tag")
+
+
+def _in_query_process(services: Any, query: str, media: str, key: str | None) -> Response:
     """The query in one of the worker's query processes (see kgart.web.query_processes): killed at
     the deadline, refused when the queue is full, streamed with the size cap."""
     from kgart.web.operations import metrics_of
@@ -118,6 +137,8 @@ def _in_query_process(services: Any, query: str, media: str) -> Response:
         raise InternalServerError(str(e)) from e
     mimetype = stream.media_type.split(";")[0]
     if stream.complete:
+        if key is not None:
+            services.result_cache.put(key, mimetype, stream.head)
         return Response(stream.head, mimetype=mimetype)
 
     def body() -> Iterator[bytes]:
