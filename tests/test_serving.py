@@ -281,6 +281,40 @@ def test_a_crashing_query_process_costs_that_query_only(store_dir: Path) -> None
         pool.close()
 
 
+def test_a_quick_query_is_not_queued_behind_heavy_ones_and_a_storm_leaves_no_round_of_start_ups(
+        store_dir: Path) -> None:
+    from kgart.web.query_processes import QueryProcesses, QueryTimeout
+
+    pool = QueryProcesses(str(store_dir), size=1, waiting=4, warm=1)
+    pool.start()
+    outcomes: list[str] = []
+
+    def heavy() -> None:
+        try:
+            pool.run(HEAVY, "application/sparql-results+json", timeout=6, max_bytes=10_000)
+            outcomes.append("answered")
+        except QueryTimeout:
+            outcomes.append("timeout")
+
+    storm = [threading.Thread(target=heavy) for _ in range(3)]
+    try:
+        for t in storm:
+            t.start()
+        time.sleep(1.0)  # all three run, lowered in priority, past the quarter second
+        started = time.monotonic()
+        stream = pool.run("ASK {}", "application/sparql-results+json", timeout=10, max_bytes=10_000)
+        # Queued behind them it would wait 5 s; a fresh process is forked instead (here the child
+        # also re-imports pytest, its __main__: slower than under `kgart serve`).
+        assert stream.complete and b"true" in stream.head and time.monotonic() - started < 3.0
+        for t in storm:
+            t.join()
+        assert outcomes == ["timeout"] * 3
+        time.sleep(0.5)
+        assert pool._alive == 1  # the three killed ones were not replaced beyond the warm one
+    finally:
+        pool.close()
+
+
 def test_a_write_in_one_process_is_seen_by_readers_in_others(tmp_path: Path) -> None:
     location = tmp_path / "store"
     Store(location).close()

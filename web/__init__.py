@@ -42,6 +42,7 @@ class KgartServices:
     progress: tuple[int, int] = (0, 0)  # the job's items done and total
     query_processes: QueryProcesses | None = None  # where /sparql runs queries (None: in a thread)
     result_cache: ResultCache | None = None  # whole SPARQL results by request validator (None: off)
+    counted: dict[str, tuple[str, Any]] = field(default_factory=dict)  # page counts by store version
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -45,13 +46,16 @@ def home() -> Response:
     language = language_param()
     graphs: list[dict[str, Any]] = [{"name": graph_name(g.iri), "triples": g.triples} for g in store.graphs()
               if g.iri.startswith(GRAPH_BASE)]
-    collections = [{"name": graph_name(g), "artworks": n} for g, n in collection_sizes(store).items()]
     ic = services.iconclass
     tops = [str(i) for i in range(10)]
     labels = ic.labels(tops, language)
     from kgart.notation import notation_iri
 
-    counts = artwork_counts(store, [notation_iri(n) for n in tops])
+    def count() -> tuple[dict[Any, int], dict[str, int]]:
+        return collection_sizes(store), artwork_counts(store, [notation_iri(n) for n in tops])
+
+    sizes, counts = _once_per_version(store, "home", count)
+    collections = [{"name": graph_name(g), "artworks": n} for g, n in sizes.items()]
     top = [{"notation": n, "label": labels[n].text, "artworks": counts.get(str(notation_iri(n)), 0)} for n in tops]
     models = [g for g in graphs if g["name"].startswith("embeddings/")]
     return Response(render_template(
@@ -63,6 +67,21 @@ def home() -> Response:
 
 def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
+
+
+def _once_per_version(store: TripleStore, name: str, count: Callable[[], Any]) -> Any:
+    """``count()`` again only when the store has changed: the home page's counts walk the whole
+    tree under every top concept (about 0.4 s) and change only with the data."""
+    version = store.version()
+    tag = version.tag if version is not None else None
+    counted = current_app.extensions["kgart"].counted
+    kept = counted.get(name)
+    if tag is not None and kept is not None and kept[0] == tag:
+        return kept[1]
+    value = count()
+    if tag is not None:
+        counted[name] = (tag, value)
+    return value
 
 
 def search_page() -> Response:
