@@ -249,6 +249,8 @@ def test_sigterm_lets_requests_in_flight_finish(store_dir: Path) -> None:
         slow.join(timeout=20)
         assert answers == [503]  # a whole answer (the timeout's), not a dropped connection
         assert running.process.wait(timeout=20) == 0
+        log = running.process.stderr.read().decode()  # type: ignore[union-attr]
+        assert "was sent SIG" not in log, log[-2000:]  # the worker left cleanly, not by a crash in teardown
     finally:
         running.stop()
 

@@ -35,6 +35,22 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
         share_cores(workers)
         threading.Thread(target=return_freed_memory, daemon=True, name="kgart-trim").start()
 
+    def worker_exit(server: Any, worker: Any) -> None:
+        """The worker has finished its requests: it stops its query processes and leaves without
+        the interpreter's teardown, in which a native library's destructor crashed (SIGSEGV on
+        every shutdown, even of a worker that had answered only /healthz)."""
+        import logging
+        import sys
+
+        app = getattr(worker, "wsgi", None)
+        services = getattr(app, "extensions", {}).get("kgart") if app is not None else None
+        if services is not None and services.query_processes is not None:
+            services.query_processes.close()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
@@ -45,7 +61,8 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
             settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                         "worker_class": "gthread", "timeout": math.ceil(worker_timeout),
                         "graceful_timeout": math.ceil(graceful_timeout), "keepalive": 5, "preload_app": False,
-                        "post_fork": post_fork, "child_exit": child_exit, "proc_name": "kgart", "accesslog": None,
+                        "post_fork": post_fork, "worker_exit": worker_exit, "child_exit": child_exit,
+                        "proc_name": "kgart", "accesslog": None,
                         "errorlog": "-", "loglevel": "warning"}
             for name, value in settings.items():
                 self.cfg.set(name, value)
