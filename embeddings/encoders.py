@@ -284,7 +284,6 @@ def _mapped_copy(onnx_path: Path) -> Path:
     CPU's matrix kernels, in a file of their own, which ONNX Runtime memory-maps when it loads
     the model without changing it (the packing depends on the CPU: its flags name the copy)."""
     import hashlib
-    import shutil
     import tempfile
 
     import onnxruntime as ort

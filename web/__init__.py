@@ -7,8 +7,9 @@ once per process by :class:`KgartServices` and opened lazily, nothing at import 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask
 from kgart.web.query_processes import QueryProcesses
@@ -24,6 +25,8 @@ from kgart.sparql_extensions import KnnRequest
 from kgart.store import Store
 from kgart.triplestore import TripleStore
 from kgart.users import Users, users_path
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,7 +45,20 @@ class KgartServices:
     progress: tuple[int, int] = (0, 0)  # the job's items done and total
     query_processes: QueryProcesses | None = None  # where /sparql runs queries (None: in a thread)
     result_cache: ResultCache | None = None  # whole SPARQL results by request validator (None: off)
-    counted: dict[str, tuple[str, Any]] = field(default_factory=dict)  # page counts by store version
+    counted: dict[str, tuple[str, Any]] = field(default_factory=dict)  # see once_per_version
+
+    def once_per_version(self, name: str, count: Callable[[], T]) -> T:
+        """``count()`` again only when the store has changed (a load, an update, an annotation):
+        for counts that walk much of the store and that pages and operators' routes ask for
+        often. A store that cannot say its version counts every time."""
+        version = self.store.version()
+        kept = self.counted.get(name)
+        if version is not None and kept is not None and kept[0] == version.tag:
+            return kept[1]  # type: ignore[no-any-return]
+        value = count()
+        if version is not None:
+            self.counted[name] = (version.tag, value)
+        return value
 
     def knn(self, request: KnnRequest) -> list[tuple[str, float]]:
         """Evaluate one kgart:similarTo pattern (see kgart.sparql_extensions)."""

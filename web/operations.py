@@ -102,20 +102,19 @@ def healthz() -> Response:
 
 def _vector_graphs() -> dict[str, int]:
     """Vectors stored per model graph (``embeddings/{model}``), counted once per store version."""
-    store = current_app.extensions["kgart"].store
-    version = store.version()
-    seen = current_app.extensions.get("kgart_vector_counts")
-    if version is not None and seen is not None and seen[0] == version.tag:
-        return dict(seen[1])
-    out = {}
-    for info in store.graphs():
-        if info.iri.startswith(GRAPH_BASE + "embeddings/"):
-            rows = store.select("SELECT (COUNT(?e) AS ?n) WHERE { GRAPH $g { ?e a kgart:Embedding } }",
-                                {"g": IRI(info.iri)}).rows
-            out[info.iri[len(GRAPH_BASE):]] = rows[0].int("n") if rows else 0
-    if version is not None:
-        current_app.extensions["kgart_vector_counts"] = (version.tag, dict(out))
-    return out
+    services = current_app.extensions["kgart"]
+    store = services.store
+
+    def count() -> dict[str, int]:
+        out = {}
+        for info in store.graphs():
+            if info.iri.startswith(GRAPH_BASE + "embeddings/"):
+                rows = store.select("SELECT (COUNT(?e) AS ?n) WHERE { GRAPH $g { ?e a kgart:Embedding } }",
+                                    {"g": IRI(info.iri)}).rows
+                out[info.iri[len(GRAPH_BASE):]] = rows[0].int("n") if rows else 0
+        return out
+
+    return dict(services.once_per_version("vector counts", count))
 
 
 def readyz() -> Response | tuple[Response, int]:

@@ -158,10 +158,13 @@ class QueryProcesses:
             finally:
                 with self._changed:
                     self._pending -= 1
-            with self._changed:
-                self._idle.append(worker)
-                self._changed.notify_all()
+            self._add_idle(worker)
         threading.Thread(target=spawn, daemon=True, name="kgart-query-spawn").start()
+
+    def _add_idle(self, worker: _Process) -> None:
+        with self._changed:
+            self._idle.append(worker)
+            self._changed.notify_all()
 
     def start(self) -> None:
         """Start the warm processes (the first query would otherwise wait for one)."""
@@ -170,10 +173,7 @@ class QueryProcesses:
                 return
             self._started = True
         for _ in range(min(self.warm, self.size)):
-            worker = self._spawn()
-            with self._changed:
-                self._idle.append(worker)
-                self._changed.notify_all()
+            self._add_idle(self._spawn())
 
     def start_in_background(self) -> None:
         threading.Thread(target=self.start, daemon=True, name="kgart-query-start").start()

@@ -35,16 +35,12 @@ class ResultCache:
         self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def get(self, key: str) -> tuple[str, bytes] | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            if entry is not None:
+                self._entries.move_to_end(key)
             return entry
 
     def put(self, key: str, media_type: str, body: bytes) -> None:
@@ -60,10 +56,6 @@ class ResultCache:
             while self._bytes > self.max_bytes:
                 dropped, (_, value) = self._entries.popitem(last=False)
                 self._bytes -= len(value) + len(dropped)
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
 
 
 __all__ = ["ResultCache", "cacheable"]

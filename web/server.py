@@ -80,12 +80,12 @@ def share_cores(workers: int) -> None:
     """Each worker's encoder and matrix products get its share of the cores: with every worker
     using every core (and ONNX Runtime's threads spinning while they wait), concurrent
     requests fight over the cores instead of sharing them."""
-    from kgart.embeddings.encoders import THREADS_VARIABLE
+    from kgart.embeddings.encoders import THREADS_VARIABLE, encoder_threads
     from threadpoolctl import threadpool_limits
 
     share = max(1, (os.cpu_count() or 1) // max(1, workers))
     os.environ.setdefault(THREADS_VARIABLE, str(share))
-    threadpool_limits(int(os.environ[THREADS_VARIABLE]))
+    threadpool_limits(encoder_threads() or share)
 
 
 TRIM_EVERY_S = 10.0

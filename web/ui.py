@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -54,7 +53,8 @@ def home() -> Response:
     def count() -> tuple[dict[Any, int], dict[str, int]]:
         return collection_sizes(store), artwork_counts(store, [notation_iri(n) for n in tops])
 
-    sizes, counts = _once_per_version(store, "home", count)
+    # The counts walk the whole tree under every top concept (about 0.4 s); they change with the data.
+    sizes, counts = services.once_per_version("home", count)
     collections = [{"name": graph_name(g), "artworks": n} for g, n in sizes.items()]
     top = [{"notation": n, "label": labels[n].text, "artworks": counts.get(str(notation_iri(n)), 0)} for n in tops]
     models = [g for g in graphs if g["name"].startswith("embeddings/")]
@@ -67,21 +67,6 @@ def home() -> Response:
 
 def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
-
-
-def _once_per_version(store: TripleStore, name: str, count: Callable[[], Any]) -> Any:
-    """``count()`` again only when the store has changed: the home page's counts walk the whole
-    tree under every top concept (about 0.4 s) and change only with the data."""
-    version = store.version()
-    tag = version.tag if version is not None else None
-    counted = current_app.extensions["kgart"].counted
-    kept = counted.get(name)
-    if tag is not None and kept is not None and kept[0] == tag:
-        return kept[1]
-    value = count()
-    if tag is not None:
-        counted[name] = (tag, value)
-    return value
 
 
 def search_page() -> Response:
