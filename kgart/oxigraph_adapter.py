@@ -145,6 +145,50 @@ def to_quads(triples: Iterable[Triple], graph: ox.NamedNode) -> Iterator[ox.Quad
             raise StoreError(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
 
 
+def nquads_chunks(triples: Iterable[Triple], graph: ox.NamedNode, lines: int = 20_000) -> Iterator[bytes]:
+    """The triples as N-Quads in ``graph``, ``lines`` statements a chunk (each chunk ends a line).
+
+    Each term is written by Oxigraph (``str()`` of its term is the term's N-Triples form, the
+    same bytes :func:`pyoxigraph.serialize` writes); an IRI once per load. This spares building
+    a ``Quad`` per triple: with a literal object its constructor costs ~1.5 µs, most of a
+    large load's producing time.
+
+    :raises StoreError: naming the triple whose term Oxigraph refuses.
+    """
+    written: dict[str, str] = {}  # IRI -> <IRI>, validated once
+    literal, iri_type, literal_type = ox.Literal, IRI, Literal
+    tail = f" {graph} .\n"
+
+    def iri(value: str) -> str:
+        text = written.get(value)
+        if text is None:
+            if len(written) > 1_000_000:
+                written.clear()  # a bound for loads of mostly unique IRIs
+            text = written[value] = str(ox.NamedNode(value))
+        return text
+
+    chunk: list[str] = []
+    for s, p, o in triples:
+        try:
+            kind = type(o)
+            if kind is literal_type and not o.datatype:  # type: ignore[union-attr]
+                obj = str(literal(o.value, language=o.language) if o.language  # type: ignore[union-attr]
+                          else literal(o.value))  # type: ignore[union-attr]
+            elif kind is iri_type:
+                obj = iri(o)  # type: ignore[arg-type]
+            else:
+                obj = str(to_ox(o))
+            subject = iri(s) if type(s) is iri_type else str(to_ox(s))
+            chunk.append(f"{subject} {iri(p)} {obj}{tail}")
+        except (ValueError, TypeError, InvalidTermError) as e:
+            raise StoreError(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
+        if len(chunk) == lines:
+            yield "".join(chunk).encode()
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode()
+
+
 def triple_from_ox(triple: Any) -> Triple:
     subject = from_ox(triple.subject)
     assert not isinstance(subject, Literal)

@@ -58,6 +58,7 @@ from kgart.oxigraph_adapter import (
     from_ox,
     graph_format,
     named_node,
+    nquads_chunks,
     ox_functions,
     parse_rdf,
     rdf_media_type,
@@ -605,10 +606,11 @@ class Store(StoreQueries):
                            ) -> tuple[int, object]:
         """Replace a graph with ``source``'s triples, atomically, like :meth:`replace_graph`.
 
-        On disk the triples are made in a spawned process that streams them as N-Quads to
-        Oxigraph's bulk loader here: Python builds terms on one core while the loader writes
-        on the other (one interpreter cannot do both: the loader holds the GIL). Returns the
-        number of triples written and ``source.result()`` from the process that made them.
+        On disk the triples are made in spawned processes (one per core, up to four, each a part
+        of ``source.split``) that stream them as N-Quads to Oxigraph's bulk loader here: Python
+        builds terms on the other cores while the loader writes (one interpreter cannot do both:
+        the loader holds the GIL). Returns the number of triples written and the result of the
+        processes that made them (``source.merged`` of the parts' results).
         """
         if self.location is None or in_process:
             return self.replace_graph(graph, source.triples(), progress=progress), source.result()
@@ -687,25 +689,41 @@ class Store(StoreQueries):
 
 
 class _ProducedQuads(io.RawIOBase):
-    """The N-Quads a producing process sends, read by Oxigraph's bulk loader as a file."""
+    """The N-Quads the producing processes send, read by Oxigraph's bulk loader as one file.
 
-    def __init__(self, conn: Any, progress: ProgressCallback | None) -> None:
-        self.conn, self.progress = conn, progress
+    Each chunk ends a line, so chunks of several processes can follow each other in any order;
+    after its last chunk a process sends how it went (``statuses``). A process that died, or
+    one that failed, ends the input at once.
+    """
+
+    def __init__(self, conns: list[Any], progress: ProgressCallback | None) -> None:
+        self.waiting = list(conns)
+        self.statuses: list[tuple[Any, ...]] = []
+        self.progress = progress
         self.pending = memoryview(b"")
-        self.ended = False
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self.pending and not self.ended:
-            chunk = self.conn.recv_bytes()
-            if not chunk:
-                self.ended = True
-            else:
-                self.pending = memoryview(chunk)
-                if self.progress is not None:
-                    self.progress(chunk.count(b"\n"))
+        from multiprocessing.connection import wait
+
+        while not self.pending and self.waiting:
+            conn: Any = wait(self.waiting)[0]
+            try:
+                chunk = conn.recv_bytes()
+                if chunk:
+                    self.pending = memoryview(chunk)
+                    if self.progress is not None:
+                        self.progress(chunk.count(b"\n"))
+                    break
+                status = conn.recv()
+            except EOFError:
+                status = ("died",)
+            self.statuses.append(status)
+            self.waiting.remove(conn)
+            if status[0] != "ok":
+                self.waiting.clear()  # the load fails: the others' triples are not needed
         n = min(len(buffer), len(self.pending))
         buffer[:n] = self.pending[:n]
         self.pending = self.pending[n:]
@@ -713,12 +731,11 @@ class _ProducedQuads(io.RawIOBase):
 
 
 def _produce_quads(conn: Any, source: TripleSource, graph: str) -> None:
-    """In the producing process: the source's triples as N-Quads chunks, then how it went."""
+    """In a producing process: the source's triples as N-Quads chunks, then how it went."""
     gc.disable()  # as in _gc_paused: millions of short-lived terms, no cycles
     try:
-        quads = to_quads(source.triples(), named_node(graph))
-        while batch := list(islice(quads, 20_000)):
-            conn.send_bytes(ox.serialize(batch, format=ox.RdfFormat.N_QUADS) or b"")
+        for chunk in nquads_chunks(source.triples(), named_node(graph)):
+            conn.send_bytes(chunk)
         conn.send_bytes(b"")
         conn.send(("ok", source.result()))
     except BaseException as e:  # noqa: BLE001 - every failure goes back to the loading process
@@ -728,6 +745,12 @@ def _produce_quads(conn: Any, source: TripleSource, graph: str) -> None:
         conn.close()
 
 
+def _producers() -> int:
+    """Processes making triples for one load. Oxigraph's bulk loader writes nothing until it holds
+    a batch of a million quads, so the sooner the producers fill it, the sooner the load ends."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _bulk_load_produced(work: ox.Store, source: TripleSource, graph: str,
                         progress: ProgressCallback | None) -> object:
     import multiprocessing
@@ -735,27 +758,36 @@ def _bulk_load_produced(work: ox.Store, source: TripleSource, graph: str,
     from kgart.errors import DataSourceError
 
     context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe(duplex=False)
-    process = context.Process(target=_produce_quads, args=(child, source, graph), name="kgart-load", daemon=True)
-    process.start()
-    child.close()
+    parts = source.split(_producers())
+    conns, processes = [], []
     try:
-        try:
-            work.bulk_load(io.BufferedReader(_ProducedQuads(parent, progress), 1 << 20),
-                           format=ox.RdfFormat.N_QUADS)
-            status = parent.recv()
-        except EOFError as e:
-            raise StoreError("the process making the triples died before it finished") from e
-        if status[0] == "ok":
-            return status[1]
-        if status[1] == "DataSourceError":
-            raise DataSourceError(status[2])
-        raise StoreError(f"the load failed: {status[1]}: {status[2]}")
+        for part in parts:
+            parent, child = context.Pipe(duplex=False)
+            conns.append(parent)
+            process = context.Process(target=_produce_quads, args=(child, part, graph),
+                                      name="kgart-load", daemon=True)
+            process.start()
+            processes.append(process)
+            child.close()
+        produced = _ProducedQuads(conns, progress)
+        # lenient: every term was written by Oxigraph from a term it had validated (nquads_chunks)
+        work.bulk_load(io.BufferedReader(produced, 1 << 20), format=ox.RdfFormat.N_QUADS, lenient=True)
+        for status in produced.statuses:
+            if status[0] == "died":
+                raise StoreError("a process making the triples died before it finished")
+            if status[0] == "error" and status[1] == "DataSourceError":
+                raise DataSourceError(status[2])
+            if status[0] == "error":
+                raise StoreError(f"the load failed: {status[1]}: {status[2]}")
+        results = [status[1] for status in produced.statuses]
+        return results[0] if len(parts) == 1 else source.merged(results)
     finally:
-        parent.close()
-        process.join(10)
-        if process.is_alive():
-            process.kill()
+        for conn in conns:
+            conn.close()
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
 
 
 def _count_graph(db: ox.Store, graph: ox.NamedNode | None) -> int:

@@ -10,7 +10,7 @@ Queries are constant templates with ``$name`` placeholders; values travel as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +118,13 @@ class TripleSource(Protocol):
 
     def result(self) -> object:
         """What the loader learnt while making the triples (counts, skipped records)."""
+
+    def split(self, parts: int) -> Sequence[TripleSource]:
+        """At most ``parts`` sources whose triples together are this one's, each for a process of its
+        own (``[self]`` when the source cannot be divided)."""
+
+    def merged(self, results: list[object]) -> object:
+        """One :meth:`result` from the results of the parts :meth:`split` made."""
 
 
 @dataclass(frozen=True)

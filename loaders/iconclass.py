@@ -48,7 +48,7 @@ class IconclassSource:
     @property
     def size(self) -> int:
         """Bytes of data files (what decides whether a load pays for a process of its own)."""
-        return sum(len(content) for files in self._files.values() for _, content in files)
+        return sum(self.sizes().values())
 
     @classmethod
     def from_package(cls) -> IconclassSource:
@@ -90,6 +90,10 @@ class IconclassSource:
                         continue  # cross-reference records, another format
                     files.setdefault(f"{kind}:{lang_dir.name}", []).append((str(p), p.read_bytes()))
         return cls(str(root), files)
+
+    def sizes(self) -> dict[str, int]:
+        """Bytes of each file role (``notations.txt``, ``txt:en``, ``kw:de``, …)."""
+        return {role: sum(len(content) for _, content in files) for role, files in self._files.items()}
 
     @property
     def languages(self) -> list[str]:
@@ -219,14 +223,18 @@ class IconclassLoadReport:
 # A source this large is loaded with its triples made in a process of their own (Store.replace_graph_from).
 PARALLEL_FROM_BYTES = 4_000_000
 
+STRUCTURE = "structure"  # the stream of concepts, hierarchy and key sets; the others are "txt:<code>", "kw:<code>"
+
 
 @dataclass
 class IconclassTriples:
     """The Iconclass graph as a :class:`kgart.triplestore.TripleSource`: rebuilt from where the data
-    lies (``data_dir``, else the package), so another process can make the triples."""
+    lies (``data_dir``, else the package), so another process can make the triples; ``streams``
+    (None: all) limits it to some of them, so that several processes can make one graph."""
 
     data_dir: str | None = None
     languages: list[str] | None = None
+    streams: list[str] | None = None
     report: IconclassLoadReport = field(default_factory=IconclassLoadReport)
 
     def source(self) -> IconclassSource:
@@ -234,37 +242,72 @@ class IconclassTriples:
                 else IconclassSource.from_package())
 
     def triples(self) -> Iterator[Triple]:
-        return iconclass_triples(self.source(), self.languages, self.report)
+        return iconclass_triples(self.source(), self.languages, self.report, streams=self.streams)
 
     def result(self) -> IconclassLoadReport:
         return self.report
 
+    def split(self, parts: int) -> list[IconclassTriples]:
+        """At most ``parts`` sources of about equal work (by bytes of their files) that together
+        make this graph: the structure and each language's labels and keywords are streams."""
+        source = self.source()
+        sizes = source.sizes()
+        streams = [STRUCTURE] + [f"{kind}:{code}" for code in _choose_languages(source, self.languages)
+                                 for kind in ("txt", "kw")]
+        loads: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, parts))]
+        weight = {STRUCTURE: sizes["notations.txt"] + sizes["keys.txt"]}
+        for stream in sorted(streams, key=lambda st: -weight.get(st, sizes.get(st, 0))):
+            loads.sort(key=lambda load: load[0])
+            total, chosen = loads[0]
+            loads[0] = (total + weight.get(stream, sizes.get(stream, 0)), [*chosen, stream])
+        return [IconclassTriples(self.data_dir, self.languages, chosen) for _, chosen in loads if chosen]
+
+    def merged(self, results: list[object]) -> IconclassLoadReport:
+        """The reports of the parts :meth:`split` made, as one."""
+        merged = IconclassLoadReport()
+        for report in results:
+            assert isinstance(report, IconclassLoadReport)
+            merged.concepts += report.concepts
+            merged.key_sets += report.key_sets
+            merged.keys += report.keys
+            for mine, theirs in ((merged.labels, report.labels), (merged.keywords, report.keywords),
+                                 (merged.skipped, report.skipped)):
+                for key, count in theirs.items():
+                    mine[key] = mine.get(key, 0) + count
+        return merged
+
 
 def iconclass_triples(source: IconclassSource, languages: Iterable[str] | None = None,
-                      report: IconclassLoadReport | None = None) -> Iterator[Triple]:
+                      report: IconclassLoadReport | None = None, *,
+                      streams: Iterable[str] | None = None) -> Iterator[Triple]:
     """The Iconclass graph as triples (SKOS + kgart's key sets).
 
-    ``languages`` limits labels and keywords (codes or tags: ``nl``, ``ja``/``jp``).
+    ``languages`` limits labels and keywords (codes or tags: ``nl``, ``ja``/``jp``);
+    ``streams`` to some of ``structure``, ``txt:<code>``, ``kw:<code>`` (None: all).
     """
     report = report if report is not None else IconclassLoadReport()
     wanted = _choose_languages(source, languages)
+    chosen = set(streams) if streams is not None else None
     records = list(source.records())
     known = {r.notation: notation_iri(r.notation) for r in records}
     key_sets = source.key_sets()
 
-    yield from _scheme_triples(source)
-    for rec in records:
-        yield from _concept_triples(rec, known, key_sets, report)
-        report.concepts += 1
-    yield from _key_set_triples(key_sets, report)
+    if chosen is None or STRUCTURE in chosen:
+        yield from _scheme_triples(source)
+        for rec in records:
+            yield from _concept_triples(rec, known, key_sets, report)
+            report.concepts += 1
+        yield from _key_set_triples(key_sets, report)
 
     key_iri = _key_resolver(key_sets)
     for code in wanted:
         tag = language_tag(code)
-        yield from _text_triples(source.texts(code), SKOS.prefLabel, tag, known, key_iri,
-                                 report.labels, report, unique=True)
-        yield from _text_triples(source.keywords(code), SKOS.altLabel, tag, known, key_iri,
-                                 report.keywords, report, unique=False)
+        if chosen is None or f"txt:{code}" in chosen:
+            yield from _text_triples(source.texts(code), SKOS.prefLabel, tag, known, key_iri,
+                                     report.labels, report, unique=True)
+        if chosen is None or f"kw:{code}" in chosen:
+            yield from _text_triples(source.keywords(code), SKOS.altLabel, tag, known, key_iri,
+                                     report.keywords, report, unique=False)
 
 
 def _choose_languages(source: IconclassSource, languages: Iterable[str] | None) -> list[str]:

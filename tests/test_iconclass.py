@@ -173,3 +173,67 @@ def test_default_source_is_the_iconclass_package() -> None:
     assert result.report.concepts > 40_000
     ic = Iconclass(store)
     assert ic.label("11H(JEROME)362").text == "St. Jerome as penitent in his study"
+
+
+@pytest.mark.parametrize("producers", [1, 3])
+def test_a_load_made_by_several_processes_writes_what_one_interpreter_writes(
+        slice_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, producers: int) -> None:
+    """The spawned producers (each a part of the split) give the same quads and the same report."""
+    from kgart.loaders.iconclass import IconclassTriples
+
+    import kgart.store
+
+    monkeypatch.setattr(kgart.store, "_producers", lambda: producers)
+    whole = IconclassTriples(str(slice_dir))
+    parts = whole.split(producers)
+    assert len(parts) == producers
+    assert sorted(s for part in parts for s in part.streams or []) == sorted(
+        ["structure"] + [f"{kind}:{code}" for code in whole.source().languages for kind in ("txt", "kw")])
+
+    in_process, spawned = Store(), Store(tmp_path / "store")
+    count, report = in_process.replace_graph_from(IC, IconclassTriples(str(slice_dir)), in_process=True)
+    spawned_count, spawned_report = spawned.replace_graph_from(IC, IconclassTriples(str(slice_dir)))
+    assert spawned_count == count and spawned_report == report
+    assert set(spawned.dump(IC).splitlines()) == set(in_process.dump(IC).splitlines())
+    spawned.close()
+
+
+def test_a_part_that_fails_leaves_the_graph_as_it_was(slice_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import kgart.store
+
+    monkeypatch.setattr(kgart.store, "_producers", lambda: 2)
+    store = Store(tmp_path / "store")
+    before = load_iconclass(store, data_dir=slice_dir).triples
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in slice_dir.rglob("*"):
+        if f.is_file():
+            (broken / f.relative_to(slice_dir)).parent.mkdir(parents=True, exist_ok=True)
+            (broken / f.relative_to(slice_dir)).write_bytes(f.read_bytes())
+    german = next((broken / "txt").glob("de/*.txt"))
+    german.write_bytes(b"\xff\xfe not UTF-8\n")
+    from kgart.loaders.iconclass import IconclassTriples
+
+    with pytest.raises(DataSourceError, match="not UTF-8"):
+        store.replace_graph_from(IC, IconclassTriples(str(broken)))
+    assert store.count(IC) == before
+    store.close()
+
+
+def test_nquads_chunks_write_each_term_as_oxigraphs_serializer_does() -> None:
+    import pyoxigraph as ox
+
+    from kgart.errors import StoreError
+    from kgart.oxigraph_adapter import named_node, nquads_chunks, to_quads
+    from kgart.rdf import IRI, XSD, BlankNode, Literal
+
+    s, p = IRI("http://example.org/s%20é"), IRI("http://example.org/p")
+    triples = [(s, p, Literal('say "hi"\n\t\\ \u0001 \U0001F600', "en-GB")), (s, p, Literal("1", None, XSD.integer)),
+               (s, p, Literal("plain")), (s, p, IRI("http://example.org/o")), (BlankNode("b1"), p, BlankNode("b2"))]
+    graph = named_node("http://example.org/g")
+    chunks = list(nquads_chunks(triples, graph, lines=2))
+    assert [chunk.count(b"\n") for chunk in chunks] == [2, 2, 1]
+    assert b"".join(chunks) == ox.serialize(list(to_quads(triples, graph)), format=ox.RdfFormat.N_QUADS)
+    with pytest.raises(StoreError, match="cannot store triple"):
+        list(nquads_chunks([(IRI("http://x> ?p ?o"), IRI(p), Literal("x"))], graph))
