@@ -1,8 +1,10 @@
 """Benchmark: the real server under load from a second process on loopback.
 
 Starts `kgart serve` on a store (Iconclass + the Tate collection + vectors), then
-drives it from this process with a bounded number of requests and a time limit
-per endpoint, over keep-alive connections from several threads. Reports req/s,
+drives it with a time limit per endpoint over keep-alive connections: from wrk
+when it is installed (a C load generator, which leaves the server the cores), else
+from threads of this process (a bounded number of requests; they take about one
+of the cores themselves, so on 2 cores they measure less). Reports req/s,
 p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search,
 /api/suggest, a SPARQL hierarchy query, a SPARQL query with the kNN pattern (each
 repeated, as clients repeat queries, so the result cache answers; and "each one new",
@@ -13,7 +15,8 @@ which counts shared pages once); then a storm of 10 pathological SPARQL queries
 trivial query answered meanwhile); with --soak, every route mixed for that long: errors,
 5xx and the growth of the server's memory after a warm-up.
 
-    python bench/serve.py --store S [--workers N] [--requests 2000] [--seconds 20] [--clients 8] [--soak 600]
+    python bench/serve.py --store S [--client wrk|python] [--workers N] [--requests 2000] [--seconds 20]
+                              [--clients 8] [--soak 600]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,6 +116,57 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
     print(f"{kind:<38} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
           f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}"
           + (f" {kinds_of_error}" if kinds_of_error else ""))
+
+
+WRK_SCRIPT = """
+local requests = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  local r = requests[((i - 1) %% #requests) + 1]
+  return wrk.format("GET", r[1], r[2])
+end
+"""
+
+
+def _lua(text: str) -> str:
+    """A Lua long string; paths are percent-encoded, headers plain, so none holds the bracket."""
+    assert "]==]" not in text
+    return f"[==[{text}]==]"
+
+
+def _seconds(value: str) -> float:
+    """wrk's latency figure ('812.00us', '6.53ms', '1.20s', '2.00m') in seconds."""
+    for unit, scale in (("us", 1e-6), ("ms", 1e-3), ("s", 1.0), ("m", 60.0)):
+        if value.endswith(unit):
+            return float(value[: -len(unit)]) * scale
+    raise ValueError(f"not a wrk latency: {value!r}")
+
+
+def drive_wrk(port: int, kind: str, seconds: float, clients: int) -> None:
+    """The same requests from wrk (C, one thread, an event loop): the load generator takes a few
+    percent of a core instead of most of one, so the server gets the machine's other cores."""
+    import re
+
+    def entry(path: str, headers: dict[str, str]) -> str:
+        fields = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items())
+        return "{" + _lua(path) + ", {" + fields + "}}"
+
+    entries = ", ".join(entry(path, headers) for path, headers in paths(kind))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="kgart-bench-") as script:
+        script.write(WRK_SCRIPT % entries)
+        script.flush()
+        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", script.name,
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _seconds(re.search(r"50%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+    p99 = _seconds(re.search(r"99%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad[1]) if bad else 0) + (sum(int(n) for n in sockets.groups()) if sockets else 0)
+    print(f"{kind:<38} {done:>6} requests {rate:>8.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:8.2f} ms  "
+          f"errors {errors}  (wrk)")
 
 
 def tree(pid: int) -> list[int]:
@@ -225,6 +280,9 @@ def main() -> None:
                         help="then a soak mixing every route this long (the target: 600): errors, 5xx, memory growth")
     parser.add_argument("--only", action="append", metavar="WORD",
                         help="only the runs whose name holds WORD (repeatable); the storm and soak still run")
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                        help="the load generator of the timed runs: wrk (apt install wrk; the default when it is "
+                             "on PATH) or this process's threads (http.client), which take about a core themselves")
     args = parser.parse_args()
     port = free_port()
     kgart = str(Path(sys.executable).with_name("kgart"))
@@ -249,7 +307,10 @@ def main() -> None:
             drive(port, kind, 40, 120, args.clients)  # warm up every worker: indexes, model, keyword index
         print(f"server after warm-up: {memory(server.pid)}")
         for kind in kinds:
-            drive(port, kind, args.requests, args.seconds, args.clients)
+            if args.client == "wrk":
+                drive_wrk(port, kind, args.seconds, args.clients)
+            else:
+                drive(port, kind, args.requests, args.seconds, args.clients)
             print(f"    server after it: {memory(server.pid)}")
         storm(port, server.pid, args.query_timeout)
         print(f"server at the end: {memory(server.pid)}")

@@ -162,6 +162,11 @@ class Iconclass:
             values.sort(key=lambda s: (len(s), s))
         return suffixes
 
+    def index_tree(self) -> None:
+        """Build the tables every resolution reads (a few seconds for the full Iconclass), so that
+        a server can do it as a worker starts instead of in its first request."""
+        _ = self._children, self._key_set_of, self._key_suffixes, self.languages
+
     def statistics(self) -> IconclassStatistics:
         """Concepts, and concepts labelled per language (most first)."""
         rows = self.store.select(

@@ -385,3 +385,20 @@ def test_artwork_cards_show_creator_date_collection_and_labelled_codes(client: F
     card = page.split('class="card artwork"', 1)[1]
     assert "rkd" in card and 'href="/iconclass/' in card and "St. Jerome as penitent in his study" in page
     assert "Reymerswale" in page and "1530" in page
+
+
+def test_warm_up_indexes_the_iconclass_tree_before_any_request(slice_dir: Path) -> None:
+    """What a server worker runs in a thread as it starts: the tables resolution reads are built."""
+    store = Store()
+    load_iconclass(store, data_dir=slice_dir)
+    services = create_app(store=store).extensions["kgart"]
+    services.warm_up()
+    built = services.iconclass.__dict__
+    assert {"_parents", "_children", "_key_set_of", "_key_suffixes", "languages"} <= built.keys()
+    assert "73D82" in services.iconclass
+
+
+def test_warm_up_without_iconclass_does_nothing() -> None:
+    services = create_app(store=Store()).extensions["kgart"]
+    services.warm_up()
+    assert "_parents" not in services.iconclass.__dict__

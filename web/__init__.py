@@ -6,6 +6,7 @@ once per process by :class:`KgartServices` and opened lazily, nothing at import 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from kgart.web.query_processes import QueryProcesses
 from kgart.web.result_cache import ResultCache
 
 from kgart.annotations import Annotations
-from kgart.errors import NotReadyError
+from kgart.errors import KgartError, NotReadyError
 from kgart.iconclass import Iconclass
 from kgart.query_worker import FunctionsSpec
 from kgart.retrieval import Retriever
@@ -88,6 +89,15 @@ class KgartServices:
                 if self._iconclass is None:
                     self._iconclass = Iconclass(self.store)
         return self._iconclass
+
+    def warm_up(self) -> None:
+        """Index the Iconclass tree now (a server worker calls this in a thread as it starts): the
+        first requests to a fresh worker then wait for it only if they come within seconds."""
+        try:
+            if self.iconclass.is_loaded:
+                self.iconclass.index_tree()
+        except KgartError as e:  # a store being replaced: the first request builds it instead
+            logging.getLogger("kgart").warning("could not index the Iconclass tree at start: %s", e)
 
     def annotations(self) -> Annotations:
         """The store's annotations, sharing this process's Iconclass resolver."""

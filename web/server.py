@@ -2,8 +2,9 @@
 
 Nothing is preloaded: each gunicorn worker builds its own app after the fork, so it opens
 the store as a reader that follows what the writer publishes (:mod:`kgart.store`), its
-own query processes, and on first use its encoder and vector indexes (memory-mapped:
-the workers share their pages through the page cache). SIGTERM stops taking new
+own query processes, at once (in a thread) its index of the Iconclass tree, and on first
+use its encoder and vector indexes (memory-mapped: the workers share their pages through
+the page cache). SIGTERM stops taking new
 connections and lets the requests in flight finish (up to ``graceful_timeout``).
 """
 
@@ -68,7 +69,9 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
                 self.cfg.set(name, value)
 
         def load(self) -> Flask:
-            return factory()
+            app = factory()
+            threading.Thread(target=app.extensions["kgart"].warm_up, daemon=True, name="kgart-warm-up").start()
+            return app
 
     try:
         KgartApplication().run()
