@@ -38,6 +38,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from kgart.annotations import Annotations, Decision
+from kgart.coalescing import Coalesced
 from kgart.errors import ConfigError, KgartError
 from kgart.iconclass import Iconclass, primary_parent
 from kgart.keyword_index import KeywordHit, KeywordIndex
@@ -280,6 +281,15 @@ class ConceptTree:
         return out
 
 
+def _similarities(matrix: np.ndarray, vectors: list[np.ndarray]) -> list[np.ndarray]:
+    """``matrix @ v`` for each vector: one pass over the matrix for all of them (a lone vector
+    as before, so that a single search scores exactly as it always has)."""
+    if len(vectors) == 1:
+        return [matrix @ vectors[0]]
+    together = matrix @ np.stack(vectors).T  # this side: BLAS reads the matrix once, in order
+    return [together[:, j] for j in range(len(vectors))]
+
+
 class Retriever:
     """Search, code suggestion and similar items over one store."""
 
@@ -301,6 +311,8 @@ class Retriever:
         self._concept_features: dict[str, dict[str, np.ndarray]] = {}
         self._trees: dict[str, ConceptTree] = {}
         self._matrices: dict[str, np.ndarray] = {}
+        self._similarities: dict[str, Coalesced[np.ndarray, np.ndarray]] = {}
+        self._encode: Coalesced[list[str], np.ndarray] = Coalesced(self._encode_together)
         self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
         self._given_priors = set(self._prior_counts)  # from files: decisions do not change them
         self._collection_priors = collection_priors
@@ -395,7 +407,21 @@ class Retriever:
                 raise KgartError(f"no {scheme} vectors with {self.encoder.model_id} yet: "
                                  f"run kgart embed --kind {scheme}")
             self._matrices[scheme] = matrix
+            self._similarities[scheme] = Coalesced(lambda vectors: _similarities(matrix, vectors))
         return self._matrices[scheme]
+
+    def concept_similarities(self, vector: np.ndarray, scheme: str = "iconclass") -> np.ndarray:
+        """Cosine similarity of every concept of a scheme to ``vector``; the searches of other
+        threads at the same moment share the product (see :mod:`kgart.coalescing`)."""
+        self.concept_matrix(scheme)
+        return self._similarities[scheme](vector)
+
+    def _encode_together(self, texts_per_call: list[list[str]]) -> list[np.ndarray]:
+        """The texts of several queries encoded in one call, split back per query."""
+        flat = [text for texts in texts_per_call for text in texts]
+        vectors = self.encoder.encode_texts(flat)
+        ends = np.cumsum([len(texts) for texts in texts_per_call])
+        return list(np.split(vectors, ends[:-1]))
 
     def prior(self, scheme: str = "iconclass", exclude: frozenset[str] = frozenset()) -> np.ndarray | None:
         """Log-scaled usage counts aligned with the scheme's concepts (1 = the most used);
@@ -449,7 +475,7 @@ class Retriever:
                  (query.description, self.config.description_weight)]
         wanted = [(t, w) for t, w in texts if t.strip()]
         if wanted:
-            vectors = self.encoder.encode_texts([t for t, _ in wanted])
+            vectors = self._encode([t for t, _ in wanted])
             parts += [(w, v) for (_, w), v in zip(wanted, vectors, strict=True)]
         if query.image:
             if "image" not in self.encoder.modalities:
@@ -530,7 +556,7 @@ class Retriever:
         tree = self.scheme_tree(scheme)
         words = self._keyword_search(query.words, scheme, config.keyword_candidates) if "keyword" in wanted else None
         vector = self.query_vector(query)
-        sims = self.concept_matrix(scheme) @ vector
+        sims = self.concept_similarities(vector, scheme)
         raw: dict[str, np.ndarray] = {"vector": sims}
         if words is not None:
             keyword = np.zeros_like(sims)
