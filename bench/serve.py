@@ -119,7 +119,14 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
 
 
 WRK_SCRIPT = """
-local requests = {%s}
+local requests = {}
+for line in io.lines(%s) do
+  local fields = {}
+  for field in (line .. "\\t"):gmatch("(.-)\\t") do fields[#fields + 1] = field end
+  local headers = {}
+  for j = 2, #fields - 1, 2 do headers[fields[j]] = fields[j + 1] end
+  requests[#requests + 1] = {fields[1], headers}
+end
 local i = 0
 request = function()
   i = i + 1
@@ -127,12 +134,6 @@ request = function()
   return wrk.format("GET", r[1], r[2])
 end
 """
-
-
-def _lua(text: str) -> str:
-    """A Lua long string; paths are percent-encoded, headers plain, so none holds the bracket."""
-    assert "]==]" not in text
-    return f"[==[{text}]==]"
 
 
 def _seconds(value: str) -> float:
@@ -145,19 +146,22 @@ def _seconds(value: str) -> float:
 
 def drive_wrk(port: int, kind: str, seconds: float, clients: int) -> None:
     """The same requests from wrk (C, one thread, an event loop): the load generator takes a few
-    percent of a core instead of most of one, so the server gets the machine's other cores."""
+    percent of a core instead of most of one, so the server gets the machine's other cores.
+    The requests go to wrk as a file, a line each (path, then header names and values; tabs
+    between), read by its script as it starts."""
     import re
 
-    def entry(path: str, headers: dict[str, str]) -> str:
-        fields = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items())
-        return "{" + _lua(path) + ", {" + fields + "}}"
-
-    entries = ", ".join(entry(path, headers) for path, headers in paths(kind))
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="kgart-bench-") as script:
-        script.write(WRK_SCRIPT % entries)
-        script.flush()
-        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", script.name,
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory(prefix="kgart-bench-wrk-") as folder:
+        listed = Path(folder) / "requests.tsv"
+        listed.write_text("".join("\t".join([path, *(x for pair in headers.items() for x in pair)]) + "\n"
+                                  for path, headers in paths(kind)), encoding="ascii")
+        script = Path(folder) / "requests.lua"
+        script.write_text(WRK_SCRIPT % f"[==[{listed}]==]", encoding="utf-8")
+        run = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--latency", "-s", str(script),
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+    if run.stderr.strip():  # wrk runs GET / when its script fails to load: never report that
+        raise SystemExit(f"wrk: {run.stderr.strip()}")
+    out = run.stdout
     done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     p50 = _seconds(re.search(r"50%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]

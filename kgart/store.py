@@ -404,6 +404,24 @@ class Store(StoreQueries):
             if (seen.st_ino, seen.st_mtime_ns) != self._pointer_seen:
                 self._db = self._open_published()
 
+    def shed_cache(self) -> None:
+        """Open the current generation afresh (a reader; a writer or a store in memory does nothing).
+
+        Oxigraph's storage keeps the blocks it read, up to about 170 MB per open store, and
+        pyoxigraph cannot size that cache: a server worker that has read whole tables once (the
+        Iconclass tree, the priors) would hold them for ever. Queries running on the old handle
+        finish on it; it is freed when the last of them ends."""
+        if self.location is None or (self._work is not None and not self.shared):
+            return
+        if not self._writing.acquire(blocking=False):
+            return  # a write of this process is under way: its reads stay on its copy
+        try:
+            if self._work is None:
+                with self._following:
+                    self._db = self._open_published()
+        finally:
+            self._writing.release()
+
     def _reading(self) -> ox.Store:
         self._follow()
         return self._db

@@ -178,3 +178,35 @@ def test_not_a_store_folder(tmp_path: Path) -> None:
 def test_bad_triple_is_a_store_error(store: Store) -> None:
     with pytest.raises(StoreError, match="cannot store triple"):
         store.replace_graph(G, [(IRI("not an iri"), IRI(EX + "p"), Literal("x"))])
+
+
+def test_a_reader_sheds_its_cache_and_reads_on_a_writer_is_left_alone(tmp_path: Path) -> None:
+    writer = Store(tmp_path / "s")
+    writer.replace_graph(G, triples(50))
+    reader = Store(tmp_path / "s", read_only=True)
+    started = reader._reading().query("SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } }")  # a query under way
+    before = reader._db
+    reader.shed_cache()
+    assert reader._db is not before  # a fresh handle on the same generation
+    assert reader.count(G) == 50
+    assert len(list(started)) == 50  # the query begun on the old handle ends on it
+    writing = writer._db
+    writer.shed_cache()
+    assert writer._db is writing and Store().shed_cache() is None
+    writer.replace_graph(G, triples(7))  # and the reader still follows what the writer publishes
+    assert reader.count(G) == 7
+    reader.close()
+    writer.close()
+
+
+def test_the_memory_keeper_sheds_once_memory_has_grown_and_settled() -> None:
+    from kgart.web.server import MemoryKeeper
+
+    readings = iter([50.0, 150.0, 240.0, 245.0, 60.0, 70.0, 100.0, 102.0, 150.0, 152.0, 90.0])
+    sheds: list[int] = []
+    keeper = MemoryKeeper(lambda: sheds.append(1), trim=lambda: None, measure=lambda: next(readings),
+                          shed_after_mb=64, pause=0)
+    # growing (150, then 240: still building), settled at 245: shed, 60 after it;
+    # 70, 100 (+40 since shedding), 102: not yet; 150 (+90, growing), 152 settled: shed again
+    assert [keeper.step() for _ in range(8)] == [False, False, True, False, False, False, False, True]
+    assert len(sheds) == 2 and keeper.baseline == 90.0

@@ -34,7 +34,6 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
 
     def post_fork(server: Any, worker: Any) -> None:
         share_cores(workers)
-        threading.Thread(target=return_freed_memory, daemon=True, name="kgart-trim").start()
 
     def worker_exit(server: Any, worker: Any) -> None:
         """The worker has finished its requests: it stops its query processes and leaves without
@@ -70,7 +69,10 @@ def serve_gunicorn(factory: AppFactory, *, host: str, port: int, workers: int, t
 
         def load(self) -> Flask:
             app = factory()
-            threading.Thread(target=app.extensions["kgart"].warm_up, daemon=True, name="kgart-warm-up").start()
+            services = app.extensions["kgart"]
+            threading.Thread(target=services.warm_up, daemon=True, name="kgart-warm-up").start()
+            shed = getattr(services.store, "shed_cache", None)
+            threading.Thread(target=return_freed_memory, args=(shed,), daemon=True, name="kgart-trim").start()
             return app
 
     try:
@@ -92,9 +94,10 @@ def share_cores(workers: int) -> None:
 
 
 TRIM_EVERY_S = 10.0
+SHED_AFTER_MB = 64  # growth of a worker's anonymous memory that makes it shed its store's cache
 
 
-def return_freed_memory(every: float = TRIM_EVERY_S) -> None:
+def return_freed_memory(shed_cache: Callable[[], None] | None = None, every: float = TRIM_EVERY_S) -> None:
     """Hand memory the worker freed back to the system, every ``every`` seconds, for ever.
 
     glibc gives threads that allocate at once arenas of their own and keeps what is freed in
@@ -108,9 +111,54 @@ def return_freed_memory(every: float = TRIM_EVERY_S) -> None:
         trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return
+    keeper = MemoryKeeper(shed_cache, trim=lambda: trim(0))
     while True:
         time.sleep(every)
-        trim(0)
+        keeper.step()
+
+
+class MemoryKeeper:
+    """One look at a worker's memory: trim, and shed the store's cache when it has grown.
+
+    When the worker's anonymous memory has grown by ``shed_after_mb`` since the last shedding
+    and has stopped growing (a table being built reads on), ``shed_cache``
+    (:meth:`kgart.store.Store.shed_cache`) drops what the store kept of the tables the worker
+    read once (about 170 MB after indexing the Iconclass tree)."""
+
+    def __init__(self, shed_cache: Callable[[], None] | None, *, trim: Callable[[], object],
+                 measure: Callable[[], float] | None = None, shed_after_mb: float = SHED_AFTER_MB,
+                 pause: float = 1.0) -> None:
+        self.shed_cache, self.trim, self.shed_after_mb, self.pause = shed_cache, trim, shed_after_mb, pause
+        self.measure = measure or anonymous_mb
+        self.baseline = self.previous = self.measure()
+
+    def step(self) -> bool:
+        """Trim, and shed if due; whether it shed."""
+        self.trim()
+        now = self.measure()
+        settled = now - self.previous < self.shed_after_mb / 4  # not in the middle of building a table
+        shed = self.shed_cache is not None and now - self.baseline > self.shed_after_mb and settled
+        if shed:
+            assert self.shed_cache is not None
+            self.shed_cache()
+            time.sleep(self.pause)  # queries that were running on the old handle end
+            self.trim()
+            now = self.baseline = self.measure()
+        self.baseline, self.previous = min(self.baseline, now), now
+        return shed
+
+
+def anonymous_mb() -> float:
+    """This process's anonymous memory (its heap, and the storage's caches), in MB; 0 where
+    /proc does not tell."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def prepare_metrics_dir() -> str:
