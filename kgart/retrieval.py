@@ -410,6 +410,17 @@ class Retriever:
             self._similarities[scheme] = Coalesced(lambda vectors: _similarities(matrix, vectors))
         return self._matrices[scheme]
 
+    def prepare(self, scheme: str = "iconclass") -> None:
+        """Build now the tables a search of ``scheme`` reads from the store (the tree, the concept
+        vectors, the priors, the annotated artworks, and the features when a ranker weighs them),
+        so that a server can drop the storage's cache of what they read at once."""
+        self.scheme_tree(scheme)
+        self.concept_matrix(scheme)
+        self.prior(scheme)
+        self.annotations(scheme)
+        if self.ranker_for(scheme) is not None:
+            self.concept_features(scheme)
+
     def concept_similarities(self, vector: np.ndarray, scheme: str = "iconclass") -> np.ndarray:
         """Cosine similarity of every concept of a scheme to ``vector``; the searches of other
         threads at the same moment share the product (see :mod:`kgart.coalescing`)."""

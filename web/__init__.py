@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from kgart.web.query_processes import QueryProcesses
 from kgart.web.result_cache import ResultCache
+from kgart.web.server import trim_freed_memory
 
 from kgart.annotations import Annotations
 from kgart.errors import KgartError, NotReadyError
@@ -96,8 +97,16 @@ class KgartServices:
         try:
             if self.iconclass.is_loaded:
                 self.iconclass.index_tree()
+                self._shed_cache()
         except KgartError as e:  # a store being replaced: the first request builds it instead
             logging.getLogger("kgart").warning("could not index the Iconclass tree at start: %s", e)
+
+    def _shed_cache(self) -> None:
+        """Drop the storage's cache of the whole tables just read (see Store.shed_cache)."""
+        shed = getattr(self.store, "shed_cache", None)
+        if shed is not None:
+            shed()
+            trim_freed_memory()
 
     def annotations(self) -> Annotations:
         """The store's annotations, sharing this process's Iconclass resolver."""
@@ -135,6 +144,12 @@ class KgartServices:
                                                blend_config=self.config.blend_config,
                                                usage_counts=self.config.usage_count_files)
                     retriever.iconclass = iconclass  # share the tree index
+                    if self.store.location is not None:  # a server worker's store: keep what it read out of memory
+                        try:
+                            retriever.prepare()
+                        except KgartError:
+                            pass  # no vectors of that scheme yet: the search says so itself
+                        self._shed_cache()
                     self._retriever = retriever
         return self._retriever
 

@@ -117,6 +117,16 @@ def return_freed_memory(shed_cache: Callable[[], None] | None = None, every: flo
         keeper.step()
 
 
+def trim_freed_memory() -> None:
+    """``malloc_trim`` once (glibc only): what was just freed goes back to the system."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class MemoryKeeper:
     """One look at a worker's memory: trim, and shed the store's cache when it has grown.
 
