@@ -164,8 +164,9 @@ def drive_wrk(port: int, kind: str, seconds: float, clients: int) -> None:
     out = run.stdout
     done = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    p50 = _seconds(re.search(r"50%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
-    p99 = _seconds(re.search(r"99%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+    # the distribution's own lines: "89.99%" of the thread stats above must not match
+    p50 = _seconds(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)[1]) * 1000  # type: ignore[index]
+    p99 = _seconds(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)[1]) * 1000  # type: ignore[index]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad[1]) if bad else 0) + (sum(int(n) for n in sockets.groups()) if sockets else 0)
