@@ -155,9 +155,24 @@ def nquads_chunks(triples: Iterable[Triple], graph: ox.NamedNode, lines: int = 2
 
     :raises StoreError: naming the triple whose term Oxigraph refuses.
     """
-    written: dict[str, str] = {}  # IRI -> <IRI>, validated once
+    statement = _statement_writer(graph)
+    chunk: list[str] = []
+    for triple in triples:
+        chunk.append(statement(triple))
+        if len(chunk) == lines:
+            yield "".join(chunk).encode()
+            chunk = []
+    if chunk:
+        yield "".join(chunk).encode()
+
+
+def _statement_writer(graph: ox.NamedNode | None, error: type[Exception] = StoreError) -> Callable[[Triple], str]:
+    """One triple as an N-Quads line in ``graph`` (an N-Triples line for None), its terms written
+    by Oxigraph; the IRIs it has written are kept (up to a million), validated once. A term
+    Oxigraph refuses raises ``error`` naming the triple."""
+    written: dict[str, str] = {}  # IRI -> <IRI>
     literal, iri_type, literal_type = ox.Literal, IRI, Literal
-    tail = f" {graph} .\n"
+    tail = f" {graph} .\n" if graph is not None else " .\n"
 
     def iri(value: str) -> str:
         text = written.get(value)
@@ -167,8 +182,8 @@ def nquads_chunks(triples: Iterable[Triple], graph: ox.NamedNode, lines: int = 2
             text = written[value] = str(ox.NamedNode(value))
         return text
 
-    chunk: list[str] = []
-    for s, p, o in triples:
+    def statement(triple: Triple) -> str:
+        s, p, o = triple
         try:
             kind = type(o)
             if kind is literal_type and not o.datatype:  # type: ignore[union-attr]
@@ -179,14 +194,11 @@ def nquads_chunks(triples: Iterable[Triple], graph: ox.NamedNode, lines: int = 2
             else:
                 obj = str(to_ox(o))
             subject = iri(s) if type(s) is iri_type else str(to_ox(s))
-            chunk.append(f"{subject} {iri(p)} {obj}{tail}")
+            return f"{subject} {iri(p)} {obj}{tail}"
         except (ValueError, TypeError, InvalidTermError) as e:
-            raise StoreError(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
-        if len(chunk) == lines:
-            yield "".join(chunk).encode()
-            chunk = []
-    if chunk:
-        yield "".join(chunk).encode()
+            raise error(f"cannot store triple ({s!r}, {p!r}, {o!r}): {e}") from e
+
+    return statement
 
 
 def triple_from_ox(triple: Any) -> Triple:
@@ -238,10 +250,13 @@ def parse_rdf(data: bytes, media_type: str, *, base_iri: str | None = None,
 
 
 def serialize_ntriples(triples: Iterable[Triple]) -> bytes:
-    """N-Triples for a batch of triples (the remote store sends these)."""
-    out = ox.serialize((ox.Triple(to_ox(s), named_node(p), to_ox(o))  # type: ignore[arg-type]
-                        for s, p, o in triples), format=ox.RdfFormat.N_TRIPLES)
-    return out or b""
+    """N-Triples for a batch of triples (the remote store sends these), each term written by
+    Oxigraph as in :func:`nquads_chunks`.
+
+    :raises InvalidTermError: naming the triple whose term Oxigraph refuses.
+    """
+    statement = _statement_writer(None, InvalidTermError)
+    return "".join(statement(t) for t in triples).encode()
 
 
 def serialize_triples(triples: Iterable[Triple], media_type: str,

@@ -221,11 +221,11 @@ def test_a_part_that_fails_leaves_the_graph_as_it_was(slice_dir: Path, tmp_path:
     store.close()
 
 
-def test_nquads_chunks_write_each_term_as_oxigraphs_serializer_does() -> None:
+def test_nquads_and_ntriples_write_each_term_as_oxigraphs_serializer_does() -> None:
     import pyoxigraph as ox
 
-    from kgart.errors import StoreError
-    from kgart.oxigraph_adapter import named_node, nquads_chunks, to_quads
+    from kgart.errors import InvalidTermError, StoreError
+    from kgart.oxigraph_adapter import named_node, nquads_chunks, serialize_ntriples, to_quads
     from kgart.rdf import IRI, XSD, BlankNode, Literal
 
     s, p = IRI("http://example.org/s%20é"), IRI("http://example.org/p")
@@ -237,3 +237,8 @@ def test_nquads_chunks_write_each_term_as_oxigraphs_serializer_does() -> None:
     assert b"".join(chunks) == ox.serialize(list(to_quads(triples, graph)), format=ox.RdfFormat.N_QUADS)
     with pytest.raises(StoreError, match="cannot store triple"):
         list(nquads_chunks([(IRI("http://x> ?p ?o"), IRI(p), Literal("x"))], graph))
+    assert serialize_ntriples(triples) == ox.serialize([ox.Triple(q.subject, q.predicate, q.object)
+                                                        for q in to_quads(triples, graph)],
+                                                       format=ox.RdfFormat.N_TRIPLES)
+    with pytest.raises(InvalidTermError, match="cannot store triple"):
+        serialize_ntriples([(IRI(s), IRI(p), Literal("x", "not a tag!"))])
