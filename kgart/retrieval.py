@@ -406,8 +406,9 @@ class Retriever:
             if matrix.ndim != 2 or matrix.shape[0] == 0:
                 raise KgartError(f"no {scheme} vectors with {self.encoder.model_id} yet: "
                                  f"run kgart embed --kind {scheme}")
-            self._matrices[scheme] = matrix
+            # The product first: concept_matrix's unlocked check sees the matrix only once both are there.
             self._similarities[scheme] = Coalesced(lambda vectors: _similarities(matrix, vectors))
+            self._matrices[scheme] = matrix
         return self._matrices[scheme]
 
     def prepare(self, scheme: str = "iconclass") -> None:

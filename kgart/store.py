@@ -411,12 +411,10 @@ class Store(StoreQueries):
         pyoxigraph cannot size that cache: a server worker that has read whole tables once (the
         Iconclass tree, the priors) would hold them for ever. Queries running on the old handle
         finish on it; it is freed when the last of them ends."""
-        if self.location is None or (self._work is not None and not self.shared):
-            return
-        if not self._writing.acquire(blocking=False):
-            return  # a write of this process is under way: its reads stay on its copy
+        if self.location is None or not self._writing.acquire(blocking=False):
+            return  # in memory; or a write of this process is under way: its reads stay on its copy
         try:
-            if self._work is None:
+            if self._work is None:  # a writer (a command) reads its private copy
                 with self._following:
                     self._db = self._open_published()
         finally:

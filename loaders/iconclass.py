@@ -254,12 +254,13 @@ class IconclassTriples:
         sizes = source.sizes()
         streams = [STRUCTURE] + [f"{kind}:{code}" for code in _choose_languages(source, self.languages)
                                  for kind in ("txt", "kw")]
+        weight = {stream: sizes.get(stream, 0) for stream in streams}
+        weight[STRUCTURE] = sizes["notations.txt"] + sizes["keys.txt"]
         loads: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, parts))]
-        weight = {STRUCTURE: sizes["notations.txt"] + sizes["keys.txt"]}
-        for stream in sorted(streams, key=lambda st: -weight.get(st, sizes.get(st, 0))):
+        for stream in sorted(streams, key=lambda st: -weight[st]):
             loads.sort(key=lambda load: load[0])
             total, chosen = loads[0]
-            loads[0] = (total + weight.get(stream, sizes.get(stream, 0)), [*chosen, stream])
+            loads[0] = (total + weight[stream], [*chosen, stream])
         return [IconclassTriples(self.data_dir, self.languages, chosen) for _, chosen in loads if chosen]
 
     def merged(self, results: list[object]) -> IconclassLoadReport:

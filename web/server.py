@@ -105,13 +105,10 @@ def return_freed_memory(shed_cache: Callable[[], None] | None = None, every: flo
     230 MB it no longer used. One arena for all threads would not, but costs 10-15% of the
     throughput in lock waits; ``malloc_trim`` returns the free pages of every arena in a few
     milliseconds. Nothing happens where the C library is not glibc."""
-    import ctypes
-
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    trim = _malloc_trim()
+    if trim is None:
         return
-    keeper = MemoryKeeper(shed_cache, trim=lambda: trim(0))
+    keeper = MemoryKeeper(shed_cache, trim=trim)
     while True:
         time.sleep(every)
         keeper.step()
@@ -119,12 +116,20 @@ def return_freed_memory(shed_cache: Callable[[], None] | None = None, every: flo
 
 def trim_freed_memory() -> None:
     """``malloc_trim`` once (glibc only): what was just freed goes back to the system."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim()
+
+
+def _malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``; None where the C library has none."""
     import ctypes
 
     try:
-        ctypes.CDLL(None).malloc_trim(0)
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: trim(0)
 
 
 class MemoryKeeper:
