@@ -202,6 +202,31 @@ def test_a_repeated_query_comes_from_the_result_cache_until_the_store_changes(se
     assert [count() for _ in range(4)] == [1] * 4  # the write made every kept result unreachable
 
 
+def test_a_repeated_dereference_comes_from_the_cache_until_the_store_changes(server: Server,
+                                                                             store_dir: Path) -> None:
+    path, accept = "/iconclass/73D8", {"Accept": "text/turtle"}
+
+    def hits() -> float:
+        text = server.get("/metrics")[2].decode()
+        return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines()
+                   if x.startswith("kgart_linked_data_cache_hits_total"))
+
+    before = hits()
+    bodies = {server.get(path, accept)[2] for _ in range(6)}
+    assert len(bodies) == 1 and hits() - before >= 4  # both workers: each builds it once, then keeps it
+    kept = hits()
+    assert all(server.get(path, {"Accept": "text/html"})[0] == 200 for _ in range(4))
+    assert hits() == kept  # pages are made afresh (they show who is signed in)
+    with Store(store_dir) as writer:  # a new label of this very concept, written by another process
+        writer.add_triples(EX + "graph/labels", [(IRI("http://iconclass.org/73D8"),
+                                                  IRI("http://www.w3.org/2004/02/skos/core#altLabel"),
+                                                  Literal("kept-or-not"))])
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and b"kept-or-not" not in server.get(path, accept)[2]:
+        time.sleep(0.05)
+    assert all(b"kept-or-not" in server.get(path, accept)[2] for _ in range(4))
+
+
 def count_uncached(server: Server, query: str) -> int:
     """How many different answers three identical requests got."""
     return len({server.sparql(query)[2] for _ in range(3)})

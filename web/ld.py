@@ -14,11 +14,12 @@ media type kgart cannot write gets 406. Also: a VoID description at
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Callable, Iterator
 from urllib.parse import quote, unquote
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, render_template, request, stream_with_context
 from kgart.web.conneg import HTML, RDF_TYPES, negotiate, split_suffix
 from kgart.web.params import language_param
 from werkzeug.exceptions import BadRequest, NotAcceptable, NotFound
@@ -51,11 +52,12 @@ LD_TYPES = [HTML, *RDF_TYPES]
 
 def ld_blueprint() -> Blueprint:
     bp = Blueprint("ld", __name__)
-    bp.add_url_rule("/iconclass/", view_func=iconclass_top)
-    bp.add_url_rule("/iconclass/<path:notation>", view_func=iconclass_concept)
-    bp.add_url_rule("/artwork/<path:rest>", view_func=kgart_resource, defaults={"kind": "artwork"})
-    bp.add_url_rule("/sentence/<path:rest>", view_func=kgart_resource, defaults={"kind": "sentence"})
-    bp.add_url_rule("/resource", view_func=any_resource)
+    bp.add_url_rule("/iconclass/", view_func=kept_whole(iconclass_top))
+    bp.add_url_rule("/iconclass/<path:notation>", view_func=kept_whole(iconclass_concept))
+    resource = kept_whole(kgart_resource)
+    bp.add_url_rule("/artwork/<path:rest>", view_func=resource, defaults={"kind": "artwork"})
+    bp.add_url_rule("/sentence/<path:rest>", view_func=resource, defaults={"kind": "sentence"})
+    bp.add_url_rule("/resource", view_func=kept_whole(any_resource))
     bp.add_url_rule("/.well-known/void", view_func=void)
     bp.add_url_rule("/dump/<name>.nt.gz", view_func=dump)
     return bp
@@ -63,6 +65,30 @@ def ld_blueprint() -> Blueprint:
 
 def _store() -> TripleStore:
     return current_app.extensions["kgart"].store
+
+
+def kept_whole(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Keep a node's RDF representation for the next identical request (linked-data clients and
+    crawlers ask for the same nodes again and again): under the request's validator, like whole
+    SPARQL results (see kgart.web.result_cache), so any load, update or annotation makes it
+    unreachable at once. HTML pages are made afresh (they show who is signed in)."""
+    @functools.wraps(view)
+    def answer(*args: object, **kwargs: object) -> Response:
+        services = current_app.extensions["kgart"]
+        key = g.get("kgart_tag") if services.result_cache is not None else None
+        if key is not None:
+            kept = services.result_cache.get(key)
+            if kept is not None:
+                from kgart.web.operations import metrics_of
+
+                metrics_of(current_app).linked_data_cache_hits.inc()
+                return Response(kept[1], mimetype=kept[0])
+        response = view(*args, **kwargs)
+        if key is not None and response.status_code == 200 and response.mimetype != HTML \
+                and not response.is_streamed:
+            services.result_cache.put(key, response.mimetype, response.get_data())
+        return response
+    return answer
 
 
 def describe(store: TripleStore, iri: str) -> list[Triple]:
@@ -249,11 +275,11 @@ def void() -> Response:
     dataset = checked_iri(root + ".well-known/void")
     triples: list[Triple] = [(dataset, RDF.type, VOID.Dataset), (dataset, DCTERMS["title"], Literal("kgart")),
                              (dataset, VOID.sparqlEndpoint, checked_iri(root + "sparql"))]
-    for g in _store().graphs():
-        graph = checked_iri(g.iri)
+    for info in _store().graphs():
+        graph = checked_iri(info.iri)
         triples += [(graph, RDF.type, VOID.Dataset),
-                    (graph, VOID.triples, Literal(str(g.triples), datatype=XSD.integer)),
-                    (graph, VOID.dataDump, checked_iri(f"{root}dump/{quote(graph_name(g.iri), safe='')}.nt.gz"))]
+                    (graph, VOID.triples, Literal(str(info.triples), datatype=XSD.integer)),
+                    (graph, VOID.dataDump, checked_iri(f"{root}dump/{quote(graph_name(info.iri), safe='')}.nt.gz"))]
     media = _media(None)
     used, data = serialize_triples(triples, "text/turtle" if media == HTML else media, {"void": str(VOID)})
     response = Response(data, mimetype=used.split(";")[0])

@@ -53,6 +53,9 @@ class Metrics:
                                       registry=self.registry)
         self.cache_hits = Counter("kgart_sparql_cache_hits_total",
                                   "SPARQL queries answered from the result cache", registry=self.registry)
+        self.linked_data_cache_hits = Counter("kgart_linked_data_cache_hits_total",
+                                              "Linked-data representations answered from the result cache",
+                                              registry=self.registry)
         self.embedding = Gauge("kgart_embedding_progress_ratio",
                                "Share of the kind being embedded that is done (1 when no job runs)",
                                registry=self.registry, multiprocess_mode="mostrecent")
