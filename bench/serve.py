@@ -6,13 +6,14 @@ when it is installed (a C load generator, which leaves the server the cores), el
 from threads of this process (a bounded number of requests; they take about one
 of the cores themselves, so on 2 cores they measure less). Reports req/s,
 p50/p99 latency and errors for: a concept dereferenced as Turtle, /api/search,
-/api/suggest, a SPARQL hierarchy query, a SPARQL query with the kNN pattern (each
-repeated, as clients repeat queries, so the result cache answers; and "each one new",
-a different text every time, so Oxigraph evaluates every one); the
-memory of the whole server (every worker and query process: RSS summed, and PSS,
-which counts shared pages once); then a storm of 10 pathological SPARQL queries
-(each should be answered 503 at the timeout, the CPU idle soon after, and a
-trivial query answered meanwhile); with --soak, every route mixed for that long: errors,
+/api/suggest, a SPARQL hierarchy query and a SPARQL query with the kNN pattern, each
+twice: repeated, as clients repeat requests (8 concepts or texts, or one query: the
+linked-data and result caches answer, and each worker encodes a text once), and "each
+one new", a different concept (20,000 in turn) or text every time, so that nothing
+kept helps; the memory of the whole server (every worker and query process: RSS
+summed, and PSS, which counts shared pages once); then a storm of 10 pathological
+SPARQL queries (each should be answered 503 at the timeout, the CPU idle soon after,
+and a trivial query answered meanwhile); with --soak, every route mixed for that long: errors,
 5xx and the growth of the server's memory after a warm-up.
 
     python bench/serve.py --store S [--client wrk|python] [--workers N] [--requests 2000] [--seconds 20]
@@ -46,16 +47,22 @@ STORM = "SELECT (COUNT(*) AS ?n) WHERE { ?a skos:broader ?b . ?c skos:broader ?d
 SEARCHES = ["a ship in a storm", "the crucifixion", "portrait of a woman", "still life with fruit", "a dog",
             "landscape with cows", "the annunciation", "winter"]
 UNCACHED_VARIANTS = 50_000
+NEW_CONCEPTS: list[str] = []  # filled from the server's store before the runs (see fetch_concepts)
 CONCEPTS = ["73D82", "11H%28JEROME%29362", "25F23%28LION%29", "31D111%28%2B89%29", "94K21", "26C32", "41A1", "71V13"]
 
 
 def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
     if kind == "dereference concept as Turtle":
         return [(f"/iconclass/{c}", {"Accept": "text/turtle"}) for c in CONCEPTS]
-    if kind == "/api/search":
-        return [("/api/search?" + urllib.parse.urlencode({"q": q}), {}) for q in SEARCHES]
-    if kind == "/api/suggest":
-        return [("/api/suggest?" + urllib.parse.urlencode({"title": q}), {}) for q in SEARCHES]
+    if kind == "dereference concept as Turtle, each one new":
+        return [(f"/iconclass/{urllib.parse.quote(n, safe='')}", {"Accept": "text/turtle"}) for n in NEW_CONCEPTS]
+    if kind.startswith(("/api/search", "/api/suggest")):
+        route, _, variant = kind.partition(", ")
+        field = "q" if route == "/api/search" else "title"
+        # "each one new": a number makes every text one the server has not encoded before.
+        texts = [f"{q} {n}" for n in range(UNCACHED_VARIANTS // len(SEARCHES)) for q in SEARCHES] \
+            if variant == "each one new" else SEARCHES
+        return [(route + "?" + urllib.parse.urlencode({field: text}), {}) for text in texts]
     if kind == "soak":  # every route, a few of each
         return [p for k in ("dereference concept as Turtle", "/api/search", "/api/suggest", "SPARQL hierarchy query",
                             "SPARQL kNN pattern") for p in paths(k)[:3]] + [
@@ -67,6 +74,21 @@ def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
     # "each one new": a comment makes every request a text the result cache has not seen.
     texts = [f"{query} # {n}" for n in range(UNCACHED_VARIANTS)] if kind.endswith("each one new") else [query]
     return [("/sparql?" + urllib.parse.urlencode({"query": text}), {"Accept": "application/json"}) for text in texts]
+
+
+def fetch_concepts(port: int, count: int = 20_000) -> list[str]:
+    """Notations of ``count`` Iconclass concepts of the served store, in a scattered order."""
+    import json
+
+    query = ("SELECT ?n WHERE { GRAPH <https://w3id.org/kgart/graph/iconclass> { "
+             f"?c a skos:Concept ; skos:notation ?n }} }} ORDER BY MD5(STR(?n)) LIMIT {count}")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "application/json"})
+    response = conn.getresponse()
+    body = response.read()
+    if response.status != 200:
+        raise SystemExit(f"could not list the store's concepts: {response.status} {body[:200]!r}")
+    return [b["n"]["value"] for b in json.loads(body)["results"]["bindings"]]
 
 
 def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> None:
@@ -304,8 +326,11 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.1)
-        kinds = ("dereference concept as Turtle", "/api/search", "/api/suggest", "SPARQL hierarchy query",
-                 "SPARQL hierarchy query, each one new", "SPARQL kNN pattern", "SPARQL kNN pattern, each one new")
+        NEW_CONCEPTS[:] = fetch_concepts(port)
+        kinds = ("dereference concept as Turtle", "dereference concept as Turtle, each one new", "/api/search",
+                 "/api/search, each one new", "/api/suggest", "/api/suggest, each one new",
+                 "SPARQL hierarchy query", "SPARQL hierarchy query, each one new",
+                 "SPARQL kNN pattern", "SPARQL kNN pattern, each one new")
         if args.only:
             kinds = tuple(k for k in kinds if any(word.lower() in k.lower() for word in args.only))
         for kind in kinds:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from kgart.annotations import Annotations, Decision
 from kgart.coalescing import Coalesced
@@ -313,6 +314,10 @@ class Retriever:
         self._matrices: dict[str, np.ndarray] = {}
         self._similarities: dict[str, Coalesced[np.ndarray, np.ndarray]] = {}
         self._encode: Coalesced[list[str], np.ndarray] = Coalesced(self._encode_together)
+        # Texts asked for again (a repeated search, the next page, the same title suggested twice)
+        # are not encoded again: the encoder is most of a search's time. 4,096 vectors, ~6 MB.
+        self._text_vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=4096)
+        self._text_vectors_lock = threading.Lock()
         self._prior_counts = {scheme: dict(counts) for scheme, counts in (priors or {}).items()}
         self._given_priors = set(self._prior_counts)  # from files: decisions do not change them
         self._collection_priors = collection_priors
@@ -428,6 +433,18 @@ class Retriever:
         self.concept_matrix(scheme)
         return self._similarities[scheme](vector)
 
+    def text_vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's vector from this retriever's encoder, kept for the next time it is asked for."""
+        with self._text_vectors_lock:
+            found = [self._text_vectors.get(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
+        if missing:
+            fresh = dict(zip(missing, (np.array(v, dtype=np.float32) for v in self._encode(missing)), strict=True))
+            with self._text_vectors_lock:
+                self._text_vectors.update(fresh)
+            found = [v if v is not None else fresh[t] for t, v in zip(texts, found, strict=True)]
+        return found  # type: ignore[return-value]
+
     def _encode_together(self, texts_per_call: list[list[str]]) -> list[np.ndarray]:
         """The texts of several queries encoded in one call, split back per query."""
         flat = [text for texts in texts_per_call for text in texts]
@@ -487,7 +504,7 @@ class Retriever:
                  (query.description, self.config.description_weight)]
         wanted = [(t, w) for t, w in texts if t.strip()]
         if wanted:
-            vectors = self._encode([t for t, _ in wanted])
+            vectors = self.text_vectors([t for t, _ in wanted])
             parts += [(w, v) for (_, w), v in zip(wanted, vectors, strict=True)]
         if query.image:
             if "image" not in self.encoder.modalities:

@@ -325,3 +325,21 @@ def test_records_in_store_finds_gold_items_by_source_id() -> None:
     gold = [GoldItem("1", "t", "", ("25F",), source_id='T0"1'), GoldItem("2", "u", "", ("25F",), source_id="T99"),
             GoldItem("3", "v", "", ("25F",))]
     assert records_in_store(store, gold) == frozenset({"urn:a"})  # quotes escaped; unknown and missing ids skipped
+
+
+def test_a_text_asked_for_again_is_not_encoded_again(hand_built: Retriever) -> None:
+    encoded: list[str] = []
+    table = hand_built.encoder.table  # type: ignore[attr-defined]
+    table["r"] = np.array([0, 1, 0], dtype=np.float32)
+
+    def counting(texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        encoded.extend(texts)
+        return np.stack([table[t] for t in texts])
+
+    hand_built.encoder.encode_texts = counting  # type: ignore[method-assign]
+    first = ranked(hand_built, BlendConfig.load().only(["vector"]))
+    assert ranked(hand_built, BlendConfig.load().only(["vector"])) == first
+    assert encoded == ["q"]
+    vectors = hand_built.text_vectors(["r", "q", "r"])
+    assert encoded == ["q", "r"]  # only the new text, once
+    assert [v.tolist() for v in vectors] == [[0, 1, 0], [1, 0, 0], [0, 1, 0]]
