@@ -135,7 +135,7 @@ def drive(port: int, kind: str, requests: int, seconds: float, clients: int) -> 
         t.join()
     wall = time.perf_counter() - started
     ms = np.array(latencies) * 1000
-    print(f"{kind:<38} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
+    print(f"{kind:<44} {len(latencies):>6} requests {len(latencies) / wall:>8.1f} req/s  "
           f"p50 {statistics.median(ms):7.2f} ms  p99 {np.percentile(ms, 99):8.2f} ms  errors {errors[0]}"
           + (f" {kinds_of_error}" if kinds_of_error else ""))
 
@@ -192,7 +192,7 @@ def drive_wrk(port: int, kind: str, seconds: float, clients: int) -> None:
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(bad[1]) if bad else 0) + (sum(int(n) for n in sockets.groups()) if sockets else 0)
-    print(f"{kind:<38} {done:>6} requests {rate:>8.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:8.2f} ms  "
+    print(f"{kind:<44} {done:>6} requests {rate:>8.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:8.2f} ms  "
           f"errors {errors}  (wrk)")
 
 

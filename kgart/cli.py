@@ -730,8 +730,8 @@ def _cores() -> int:
               help="SPARQL queries that may wait per server process (at most the threads less two less "
                    "those running, so that queries never hold every thread); past it 503 with Retry-After.")
 @click.option("--query-cache-mb", type=click.FloatRange(0), default=16.0, show_default=True,
-              help="Whole SPARQL results (each up to 256 KiB) kept per server process for identical GET "
-                   "requests until the store changes; 0 keeps none.")
+              help="Whole SPARQL results and linked-data representations (each up to 256 KiB) kept per "
+                   "server process for identical GET requests until the store changes; 0 keeps none.")
 @click.option("--update-token", envvar="KGART_UPDATE_TOKEN",
               help="Allow SPARQL updates sent with Authorization: Bearer TOKEN [env KGART_UPDATE_TOKEN].")
 @click.option("--allow-service", multiple=True, metavar="HOST", help="Host SPARQL SERVICE may reach; repeatable.")

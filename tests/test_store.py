@@ -199,14 +199,15 @@ def test_a_reader_sheds_its_cache_and_reads_on_a_writer_is_left_alone(tmp_path: 
     writer.close()
 
 
-def test_the_memory_keeper_sheds_once_memory_has_grown_and_settled() -> None:
+def test_the_memory_keeper_sheds_once_memory_has_grown_and_settled_or_grown_twice_as_much() -> None:
     from kgart.web.server import MemoryKeeper
 
-    readings = iter([50.0, 150.0, 240.0, 245.0, 60.0, 70.0, 100.0, 102.0, 150.0, 152.0, 90.0])
+    readings = iter([50.0, 150.0, 160.0, 60.0, 70.0, 100.0, 102.0, 150.0, 152.0, 90.0, 150.0, 230.0, 80.0])
     sheds: list[int] = []
     keeper = MemoryKeeper(lambda: sheds.append(1), trim=lambda: None, measure=lambda: next(readings),
                           shed_after_mb=64, pause=0)
-    # growing (150, then 240: still building), settled at 245: shed, 60 after it;
-    # 70, 100 (+40 since shedding), 102: not yet; 150 (+90, growing), 152 settled: shed again
-    assert [keeper.step() for _ in range(8)] == [False, False, True, False, False, False, False, True]
-    assert len(sheds) == 2 and keeper.baseline == 90.0
+    # growing (150: +100, still building), settled at 160: shed, 60 after it;
+    # 70, 100 (+40 since shedding), 102: not yet; 150 (+90, growing), 152 settled: shed, 90 after it;
+    # 150 (+60), 230 (+140, still growing, but past twice 64): shed all the same, 80 after it
+    assert [keeper.step() for _ in range(9)] == [False, True, False, False, False, False, True, False, True]
+    assert len(sheds) == 3 and keeper.baseline == 80.0

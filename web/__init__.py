@@ -46,7 +46,7 @@ class KgartServices:
     embedding: bool = False  # set while a background job (kgart demo) computes the vectors
     progress: tuple[int, int] = (0, 0)  # the job's items done and total
     query_processes: QueryProcesses | None = None  # where /sparql runs queries (None: in a thread)
-    result_cache: ResultCache | None = None  # whole SPARQL results by request validator (None: off)
+    result_cache: ResultCache | None = None  # whole answers by request validator (None: off)
     counted: dict[str, tuple[str, Any]] = field(default_factory=dict)  # see once_per_version
 
     def once_per_version(self, name: str, count: Callable[[], T]) -> T:
@@ -166,8 +166,8 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     ``users`` who may write (default: the users file of the store, see :mod:`kgart.users`);
     ``query_processes`` > 0 runs /sparql queries on an on-disk store in that many processes, killed
     at the timeout, with ``query_queue`` more waiting (see :mod:`kgart.web.query_processes`);
-    ``query_cache_bytes`` of whole SPARQL results are kept for identical GETs (0: none; see
-    :mod:`kgart.web.result_cache`).
+    ``query_cache_bytes`` of whole SPARQL results and linked-data representations are kept for
+    identical GETs (0: none; see :mod:`kgart.web.result_cache`).
     """
     from kgart.web import (
         annotation_protocol,

@@ -138,7 +138,9 @@ class MemoryKeeper:
     When the worker's anonymous memory has grown by ``shed_after_mb`` since the last shedding
     and has stopped growing (a table being built reads on), ``shed_cache``
     (:meth:`kgart.store.Store.shed_cache`) drops what the store kept of the tables the worker
-    read once (about 170 MB after indexing the Iconclass tree)."""
+    read once (about 170 MB after indexing the Iconclass tree). Past twice that growth it sheds
+    even while memory still grows: a crawler walking thousands of nodes fills the cache for as
+    long as it walks, and the queries running then finish on the handle they have."""
 
     def __init__(self, shed_cache: Callable[[], None] | None, *, trim: Callable[[], object],
                  measure: Callable[[], float] | None = None, shed_after_mb: float = SHED_AFTER_MB,
@@ -152,7 +154,9 @@ class MemoryKeeper:
         self.trim()
         now = self.measure()
         settled = now - self.previous < self.shed_after_mb / 4  # not in the middle of building a table
-        shed = self.shed_cache is not None and now - self.baseline > self.shed_after_mb and settled
+        grown = now - self.baseline
+        due = grown > self.shed_after_mb and (settled or grown > 2 * self.shed_after_mb)
+        shed = self.shed_cache is not None and due
         if shed:
             assert self.shed_cache is not None
             self.shed_cache()
