@@ -11,6 +11,7 @@ from kgart.embeddings.job import load_index
 from kgart.embeddings.trained import models_folder, open_trained, trained_name
 
 from kgart.keyword_index import KeywordIndex
+from kgart.query_translation import Lexicon
 from kgart.retrieval import BlendConfig, Index, Retriever, load_priors
 from kgart.triplestore import TripleStore
 
@@ -42,7 +43,8 @@ def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | N
         priors = {"iconclass": load_priors(files)} if files else {}
     return Retriever(store, get_encoder(model, device, models), index, keywords=KeywordIndex.for_store(store),
                      priors=priors, collection_priors=priors_from_collections,
-                     config=BlendConfig.load(blend_config), language=language, rankers=rankers)
+                     config=BlendConfig.load(blend_config), language=language, rankers=rankers,
+                     lexicon=lambda: Lexicon.for_store(store))
 
 
 def similarity_for(retriever: Retriever) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from kgart.kinds import NAME as KIND_NAME
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.oxigraph_adapter import checked_iri
+from kgart.query_translation import Lexicon
 from kgart.ranker import LinearRanker, concept_features, query_features
 from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
@@ -95,6 +96,7 @@ class BlendConfig:
     keyword_candidates: int = 200
     scheme_weights: dict[str, dict[str, float]] = field(default_factory=dict)
     neighbour_count: int = 50
+    translate_queries: bool = True  # queries in another language go to the encoder in English
 
     def __post_init__(self) -> None:
         # A component a configuration does not name is off.
@@ -133,7 +135,7 @@ class BlendConfig:
             return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
                        float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)),
                        {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()},
-                       int(data.get("neighbours", 50)))
+                       int(data.get("neighbours", 50)), _flag(data.get("translate_queries", True)))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"blend weights must be numbers: {e}") from e
 
@@ -145,6 +147,13 @@ class BlendConfig:
         """The same configuration with every other component switched off (ablation)."""
         keep = set(components)
         return replace(self, weights={k: (v if k in keep else 0.0) for k, v in self.weights.items()})
+
+
+def _flag(value: object) -> bool:
+    """A true/false setting of the blend configuration."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"blend configuration: translate_queries is true or false, not {value!r}")
+    return value
 
 
 def _table(value: object, where: str) -> dict[str, Any]:
@@ -297,10 +306,13 @@ class Retriever:
     def __init__(self, store: TripleStore, encoder: TextEncoder, indexes: Callable[[str], Index], *,
                  keywords: KeywordIndex | None = None, priors: Mapping[str, Mapping[str, float]] | None = None,
                  collection_priors: bool = False, config: BlendConfig | None = None, language: str = "en",
-                 rankers: Mapping[str, LinearRanker] | None = None) -> None:
+                 rankers: Mapping[str, LinearRanker] | None = None,
+                 lexicon: Callable[[], Lexicon] | None = None) -> None:
         """``priors``: usage counts per scheme (``iconclass``, ``tate``), notation → count; a scheme
         without them is counted in the loaded collections when first needed if ``collection_priors``.
-        ``rankers``: learned rankers per scheme (used for the vectors they were learned with)."""
+        ``rankers``: learned rankers per scheme (used for the vectors they were learned with).
+        ``lexicon``: where the lexicon that puts queries of other languages into English comes
+        from (read when first needed; see :mod:`kgart.query_translation`)."""
         self.store = store
         self.encoder = encoder
         self._indexes = indexes
@@ -309,6 +321,8 @@ class Retriever:
         self.config = config or BlendConfig.load()
         self.language = language
         self.rankers = dict(rankers or {})
+        self._lexicon_source = lexicon
+        self._lexicon: Lexicon | None = None
         self._concept_features: dict[str, dict[str, np.ndarray]] = {}
         self._trees: dict[str, ConceptTree] = {}
         self._matrices: dict[str, np.ndarray] = {}
@@ -426,6 +440,21 @@ class Retriever:
         self.annotations(scheme)
         if self.ranker_for(scheme) is not None:
             self.concept_features(scheme)
+        self.lexicon()
+
+    def lexicon(self) -> Lexicon | None:
+        """The lexicon for queries in other languages (None: queries are encoded as written)."""
+        if self._lexicon is None and self._lexicon_source is not None and self.config.translate_queries:
+            with self._building:
+                if self._lexicon is None:
+                    self._lexicon = self._lexicon_source()
+        return self._lexicon if self.config.translate_queries else None
+
+    def in_english(self, text: str) -> str:
+        """A query text as the encoder gets it: in English when it is clearly in another language
+        the lexicon knows, else as written."""
+        lexicon = self.lexicon()
+        return lexicon.to_english(text).text if lexicon is not None else text
 
     def concept_similarities(self, vector: np.ndarray, scheme: str = "iconclass") -> np.ndarray:
         """Cosine similarity of every concept of a scheme to ``vector``; the searches of other
@@ -504,7 +533,7 @@ class Retriever:
                  (query.description, self.config.description_weight)]
         wanted = [(t, w) for t, w in texts if t.strip()]
         if wanted:
-            vectors = self.text_vectors([t for t, _ in wanted])
+            vectors = self.text_vectors([self.in_english(t) for t, _ in wanted])
             parts += [(w, v) for (_, w), v in zip(wanted, vectors, strict=True)]
         if query.image:
             if "image" not in self.encoder.modalities:

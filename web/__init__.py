@@ -20,8 +20,9 @@ from kgart.web.server import trim_freed_memory
 from kgart.annotations import Annotations
 from kgart.errors import KgartError, NotReadyError
 from kgart.iconclass import Iconclass
+from kgart.query_translation import Lexicon
 from kgart.query_worker import FunctionsSpec
-from kgart.retrieval import Retriever
+from kgart.retrieval import BlendConfig, Retriever
 from kgart.settings import Config, load_config
 from kgart.sparql_extensions import KnnRequest
 from kgart.store import Store
@@ -92,13 +93,16 @@ class KgartServices:
         return self._iconclass
 
     def warm_up(self) -> None:
-        """Index the Iconclass tree now (a server worker calls this in a thread as it starts): the
-        first requests to a fresh worker then wait for it only if they come within seconds."""
+        """Index the Iconclass tree now, and learn the query lexicon if the store has none yet (a
+        server worker calls this in a thread as it starts): the first requests to a fresh worker
+        then wait for them only if they come within seconds."""
         try:
             if self.iconclass.is_loaded:
                 self.iconclass.index_tree()
+                if BlendConfig.load(self.config.blend_config).translate_queries:
+                    Lexicon.for_store(self.store)
                 self._shed_cache()
-        except KgartError as e:  # a store being replaced: the first request builds it instead
+        except (KgartError, OSError) as e:  # a store being replaced: the first request builds it instead
             logging.getLogger("kgart").warning("could not index the Iconclass tree at start: %s", e)
 
     def _shed_cache(self) -> None:
