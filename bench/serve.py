@@ -76,14 +76,17 @@ def paths(kind: str) -> list[tuple[str, dict[str, str]]]:
     return [("/sparql?" + urllib.parse.urlencode({"query": text}), {"Accept": "application/json"}) for text in texts]
 
 
-def fetch_concepts(port: int, count: int = 20_000) -> list[str]:
-    """Notations of ``count`` Iconclass concepts of the served store, in a scattered order."""
+CONCEPT_LIST = ("SELECT ?n WHERE { GRAPH <https://w3id.org/kgart/graph/iconclass> { ?c a skos:Concept ; "
+                "skos:notation ?n } } ORDER BY MD5(STR(?n)) LIMIT 20000")
+
+
+def fetch_concepts(port: int) -> list[str]:
+    """Notations of 20,000 Iconclass concepts of the served store, in a scattered order."""
     import json
 
-    query = ("SELECT ?n WHERE { GRAPH <https://w3id.org/kgart/graph/iconclass> { "
-             f"?c a skos:Concept ; skos:notation ?n }} }} ORDER BY MD5(STR(?n)) LIMIT {count}")
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": "application/json"})
+    conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": CONCEPT_LIST}),
+                 headers={"Accept": "application/json"})
     response = conn.getresponse()
     body = response.read()
     if response.status != 200:
