@@ -15,6 +15,7 @@ graph, kept beside the store, learned again when that graph changes.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import re
@@ -49,6 +50,7 @@ MIN_DICE = 0.2  # weaker associations are chance co-occurrences ("een" and "cros
 MIN_SHARED = 2  # concepts a word and its translation must share
 MIN_WORD = 3  # shorter words are too ambiguous to learn from
 PAIR_PREFERENCE = 0.05
+LEXICON_FILE = "lexicon-v1.json"
 
 
 def words_of(text: str) -> list[str]:
@@ -125,26 +127,43 @@ class Lexicon:
 
     @classmethod
     def for_store(cls, store: TripleStore) -> Lexicon:
-        """The store's lexicon, learned again when its Iconclass graph changed since it was learned."""
+        """The store's lexicon, learned again when its Iconclass graph changed since it was learned
+        (one process learns it at a time; the others wait for its file)."""
         graph = graph_iri("iconclass")
         stamp = f"{graph}={store.count(graph)}"
-        path = store.index_location / "lexicon-v1.json" if store.index_location is not None else None
-        if path is not None and path.exists():
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                if data.get("stamp") == stamp:
-                    return cls(data["words"], frozenset(data["english"]))
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable: learn it again
+        if store.index_location is None:
+            return cls._learn_from(store)
+        path = store.index_location / LEXICON_FILE
+        kept = cls._read(path, stamp)
+        if kept is not None:
+            return kept
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w", encoding="ascii") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            kept = cls._read(path, stamp)  # learned by another process meanwhile
+            if kept is None:
+                kept = cls._learn_from(store)
+                kept.save(path, stamp)
+        return kept
+
+    @classmethod
+    def _read(cls, path: Path, stamp: str) -> Lexicon | None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # none yet, or unreadable: learn it again
+        if not isinstance(data, dict) or data.get("stamp") != stamp:
+            return None
+        return cls(data["words"], frozenset(data["english"]))
+
+    @classmethod
+    def _learn_from(cls, store: TripleStore) -> Lexicon:
+        languages = [Literal(lang) for lang in sorted(FUNCTION_WORDS)]
         rows = store.select("""SELECT ?c ?l WHERE { GRAPH $graph {
             ?c a skos:Concept ; skos:prefLabel|skos:altLabel ?l BIND(lang(?l) AS ?language) }
-            VALUES ?language { $languages } }""",
-                            {"graph": graph, "languages": [Literal(lang) for lang in sorted(FUNCTION_WORDS)]}).rows
+            VALUES ?language { $languages } }""", {"graph": graph_iri("iconclass"), "languages": languages}).rows
         labels = ((str(r["c"]), r.literal("l")) for r in rows)
-        lexicon = cls.learn((concept, label.language or "", label.value) for concept, label in labels)
-        if path is not None:
-            lexicon.save(path, stamp)
-        return lexicon
+        return cls.learn((concept, label.language or "", label.value) for concept, label in labels)
 
     def save(self, path: Path, stamp: str) -> None:
         """Write it beside the store: readers (other server workers) see the old file or the whole new one."""
@@ -154,6 +173,7 @@ class Lexicon:
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=path.name,
                                          suffix=".partial", delete=False) as partial:
             json.dump({"stamp": stamp, "words": self.words, "english": sorted(self.english)}, partial)
+        Path(partial.name).chmod(0o644)  # readable like the other indexes (a temporary file is private)
         Path(partial.name).replace(path)
 
     def language_of(self, text: str) -> str:
@@ -205,4 +225,22 @@ class Lexicon:
         return None
 
 
-__all__ = ["Lexicon", "Translation", "words_of"]
+def learn_beside(location: Path) -> None:
+    """Make sure the on-disk store at ``location`` has its lexicon file, learning it in a process
+    of its own: a server worker that learned it itself would keep the memory that reading a
+    million labels took (glibc's arenas, the storage's cache) for as long as it lives."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_learn_for, args=(str(location),), daemon=True)
+    child.start()
+    child.join()
+
+
+def _learn_for(location: str) -> None:
+    from kgart.store import Store
+
+    with Store(location, read_only=True) as store:
+        Lexicon.for_store(store)
+
+
+__all__ = ["LEXICON_FILE", "Lexicon", "Translation", "learn_beside", "words_of"]

@@ -95,3 +95,19 @@ def test_the_encoder_gets_a_foreign_query_in_english(translate: bool) -> None:
     retriever.query_vector(Query(title="Children with a dog"))
     expected = "children dog" if translate else "Kinder mit einem Hund"
     assert encoder.seen == [expected, "Children with a dog"]
+
+
+def test_a_server_worker_has_the_lexicon_learned_in_a_process_of_its_own(tmp_path: Path) -> None:
+    from kgart.query_translation import LEXICON_FILE, learn_beside
+
+    graph = "https://w3id.org/kgart/graph/iconclass"
+    with Store(tmp_path / "store") as store:
+        lines = [f"<http://iconclass.org/{c}> a skos:Concept ; skos:prefLabel {text!r}@{lang} ."
+                 for c, lang, text in PARALLEL]
+        store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(lines)} }} }}")
+        location = store.index_location
+    assert location is not None and not (location / LEXICON_FILE).exists()
+    learn_beside(tmp_path / "store")
+    assert (location / LEXICON_FILE).exists()
+    with Store(tmp_path / "store", read_only=True) as reader:
+        assert Lexicon.for_store(reader).words["de"]["hund"] == "dog"

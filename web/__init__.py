@@ -20,7 +20,7 @@ from kgart.web.server import trim_freed_memory
 from kgart.annotations import Annotations
 from kgart.errors import KgartError, NotReadyError
 from kgart.iconclass import Iconclass
-from kgart.query_translation import Lexicon
+from kgart.query_translation import Lexicon, learn_beside
 from kgart.query_worker import FunctionsSpec
 from kgart.retrieval import BlendConfig, Retriever
 from kgart.settings import Config, load_config
@@ -100,10 +100,20 @@ class KgartServices:
             if self.iconclass.is_loaded:
                 self.iconclass.index_tree()
                 if BlendConfig.load(self.config.blend_config).translate_queries:
-                    Lexicon.for_store(self.store)
+                    self._learn_lexicon()
                 self._shed_cache()
         except (KgartError, OSError) as e:  # a store being replaced: the first request builds it instead
             logging.getLogger("kgart").warning("could not index the Iconclass tree at start: %s", e)
+
+    def _learn_lexicon(self) -> None:
+        """Have the query lexicon ready before the first search: an on-disk store's is learned, when
+        missing or stale, in a process of its own (it reads a million labels); the retriever then
+        reads the file."""
+        location = getattr(self.store, "location", None)
+        if isinstance(self.store, Store) and location is not None:
+            learn_beside(location)
+        else:
+            Lexicon.for_store(self.store)
 
     def _shed_cache(self) -> None:
         """Drop the storage's cache of the whole tables just read (see Store.shed_cache)."""
