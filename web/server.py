@@ -93,7 +93,7 @@ def share_cores(workers: int) -> None:
     threadpool_limits(encoder_threads() or share)
 
 
-TRIM_EVERY_S = 10.0
+TRIM_EVERY_S = 5.0  # a crawler fills the store's cache by ~15 MB a second: look often
 SHED_AFTER_MB = 64  # growth of a worker's anonymous memory that makes it shed its store's cache
 
 
