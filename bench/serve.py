@@ -218,18 +218,27 @@ def tree(pid: int) -> list[int]:
 
 
 def memory(pid: int) -> str:
-    rss = pss = 0
+    """RSS summed over every process of the server (shared pages counted in each) and PSS (counted
+    once); and RSS summed over the gunicorn workers alone (the master's own children that run the
+    app: not their query processes, fork servers or resource trackers)."""
+    rss = pss = workers = 0
     processes = tree(pid)
     for p in processes:
         try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+            parent = int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = Path(f"/proc/{p}/cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
             continue
-    return f"{len(processes)} processes, RSS summed {rss / 1024:,.0f} MB, PSS {pss / 1024:,.0f} MB"
+        for line in rollup:
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+                if parent == pid and b"multiprocessing" not in command:
+                    workers += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return (f"{len(processes)} processes, RSS summed {rss / 1024:,.0f} MB, PSS {pss / 1024:,.0f} MB; "
+            f"the workers alone RSS summed {workers / 1024:,.0f} MB")
 
 
 def cpu_seconds(pid: int) -> dict[int, float]:
