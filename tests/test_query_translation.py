@@ -55,18 +55,24 @@ def test_translation_keeps_unknown_words_and_drops_function_words() -> None:
     assert lexicon.to_english("Children with a dog").text == "Children with a dog"  # English as written
 
 
+ICONCLASS_GRAPH = "https://w3id.org/kgart/graph/iconclass"
+
+
+def write_parallel_labels(store: Store) -> None:
+    lines = [f"<http://iconclass.org/{c}> a skos:Concept ; skos:prefLabel {text!r}@{lang} ."
+             for c, lang, text in PARALLEL]
+    store.update(f"INSERT DATA {{ GRAPH <{ICONCLASS_GRAPH}> {{ {' '.join(lines)} }} }}")
+
+
 def test_the_lexicon_is_kept_beside_the_store_and_learned_again_when_iconclass_changes(tmp_path: Path) -> None:
-    graph = "https://w3id.org/kgart/graph/iconclass"
     with Store(tmp_path / "store") as store:
-        lines = [f"<http://iconclass.org/{c}> a skos:Concept ; skos:prefLabel {text!r}@{lang} ."
-                 for c, lang, text in PARALLEL]
-        store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(lines)} }} }}")
+        write_parallel_labels(store)
         assert Lexicon.for_store(store).words["de"]["kinder"] == "children"
         saved = list((tmp_path / "store").rglob("lexicon-v1.json"))
         assert len(saved) == 1
         saved[0].write_text(saved[0].read_text().replace('"children"', '"infants"'))
         assert Lexicon.for_store(store).words["de"]["kinder"] == "infants"  # read, not learned again
-        store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <http://iconclass.org/c9> a skos:Concept ; "
+        store.update(f"INSERT DATA {{ GRAPH <{ICONCLASS_GRAPH}> {{ <http://iconclass.org/c9> a skos:Concept ; "
                      "skos:prefLabel 'Kinder'@de, 'children'@en . } }")
         assert Lexicon.for_store(store).words["de"]["kinder"] == "children"  # the graph changed
 
@@ -100,11 +106,8 @@ def test_the_encoder_gets_a_foreign_query_in_english(translate: bool) -> None:
 def test_a_server_worker_has_the_lexicon_learned_in_a_process_of_its_own(tmp_path: Path) -> None:
     from kgart.query_translation import LEXICON_FILE, learn_beside
 
-    graph = "https://w3id.org/kgart/graph/iconclass"
     with Store(tmp_path / "store") as store:
-        lines = [f"<http://iconclass.org/{c}> a skos:Concept ; skos:prefLabel {text!r}@{lang} ."
-                 for c, lang, text in PARALLEL]
-        store.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {' '.join(lines)} }} }}")
+        write_parallel_labels(store)
         location = store.index_location
     assert location is not None and not (location / LEXICON_FILE).exists()
     learn_beside(tmp_path / "store")
