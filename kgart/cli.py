@@ -894,6 +894,10 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
                                 kinds=[k for k in ("iconclass", "artwork", "tate") if k in present],
                                 progress=progress):
             click.echo(report.summary())
+        from kgart.query_translation import Lexicon
+
+        click.echo("Learning the lexicon for queries in other languages from Iconclass's labels…")
+        Lexicon.for_store(store)  # before search opens: the first search would learn it otherwise
     finally:
         bar.close()
         if services is not None:
