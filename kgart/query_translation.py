@@ -49,7 +49,7 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for 
 MIN_DICE = 0.2  # weaker associations are chance co-occurrences ("een" and "crossing")
 MIN_SHARED = 2  # concepts a word and its translation must share
 MIN_WORD = 3  # shorter words are too ambiguous to learn from
-PAIR_PREFERENCE = 0.05
+PAIR_PREFERENCE = 0.05  # how near a tie a pair of English words wins over one of its words
 LEXICON_FILE = "lexicon-v1.json"
 
 
@@ -106,7 +106,6 @@ class Lexicon:
         english_counts = np.asarray(english_matrix.sum(axis=1)).ravel()
         is_pair = np.array([" " in w for w in english_words], dtype=np.float32)
         translations: dict[str, dict[str, str]] = {}
-        vocabularies = {ENGLISH: frozenset(w for w in english_words if " " not in w)}
         for language, by_concept in sorted(words_by_language.items()):
             if language == ENGLISH or language not in FUNCTION_WORDS:
                 continue  # only languages whose function words are known here (none of another script)
@@ -123,7 +122,7 @@ class Lexicon:
                 if value > best.get(row, (0.0, -1))[0]:
                     best[row] = (float(value), int(column))
             translations[language] = {own_words[row]: english_words[column] for row, (_, column) in best.items()}
-        return cls(translations, vocabularies[ENGLISH])
+        return cls(translations, frozenset(w for w in english_words if " " not in w))
 
     @classmethod
     def for_store(cls, store: TripleStore) -> Lexicon:
@@ -205,7 +204,7 @@ class Lexicon:
         known = self.words.get(language)
         if language == ENGLISH or known is None:
             return Translation(ENGLISH, text)
-        function = FUNCTION_WORDS.get(language, frozenset())
+        function = FUNCTION_WORDS[language]  # every language the lexicon knows has its list
         out = [known.get(w) or self._compound(w, known) or w for w in words_of(text) if w not in function]
         return Translation(language, " ".join(out))
 

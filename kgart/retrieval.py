@@ -444,11 +444,13 @@ class Retriever:
 
     def lexicon(self) -> Lexicon | None:
         """The lexicon for queries in other languages (None: queries are encoded as written)."""
-        if self._lexicon is None and self._lexicon_source is not None and self.config.translate_queries:
+        if self._lexicon_source is None or not self.config.translate_queries:
+            return None
+        if self._lexicon is None:
             with self._building:
                 if self._lexicon is None:
                     self._lexicon = self._lexicon_source()
-        return self._lexicon if self.config.translate_queries else None
+        return self._lexicon
 
     def in_english(self, text: str) -> str:
         """A query text as the encoder gets it: in English when it is clearly in another language

@@ -102,16 +102,16 @@ class KgartServices:
                 if BlendConfig.load(self.config.blend_config).translate_queries:
                     self._learn_lexicon()
                 self._shed_cache()
-        except (KgartError, OSError) as e:  # a store being replaced: the first request builds it instead
-            logging.getLogger("kgart").warning("could not index the Iconclass tree at start: %s", e)
+        except (KgartError, OSError) as e:  # a store being replaced: the first request builds them instead
+            logging.getLogger("kgart").warning("could not index the Iconclass tree or learn the query lexicon "
+                                               "at start: %s", e)
 
     def _learn_lexicon(self) -> None:
         """Have the query lexicon ready before the first search: an on-disk store's is learned, when
         missing or stale, in a process of its own (it reads a million labels); the retriever then
         reads the file."""
-        location = getattr(self.store, "location", None)
-        if isinstance(self.store, Store) and location is not None:
-            learn_beside(location)
+        if isinstance(self.store, Store) and self.store.location is not None:
+            learn_beside(self.store.location)
         else:
             Lexicon.for_store(self.store)
 

@@ -3,8 +3,9 @@
 Oxigraph evaluates and serializes a query afresh each time: a hierarchy query with a few
 hundred rows costs about 25 ms of a core however often it is asked, and SPARQL clients
 (dashboards, the editor's examples, linked-data browsers and crawlers) ask the same queries
-and the same nodes again and again. A result is kept under the request's HTTP validator (:mod:`kgart.web.caching`: the
-store's published generation, the path and query string, ``Accept``, the signed-in user),
+and the same nodes again and again. A result is kept under the request's HTTP validator
+(:mod:`kgart.web.caching`: the store's published generation, the path and query string,
+``Accept``, the signed-in user),
 so a load, an update, an annotation or a new embedding makes every kept result unreachable
 at once, and the least recently used go when the cache passes its byte budget. Queries
 whose answer is not fixed by the store are never kept: random values, the time, fresh
