@@ -168,6 +168,7 @@ class OnnxTextEncoder:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
             onnx_path = _mapped_copy(onnx_path)
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.projection = read_projection(model_dir)
         self.dimension = int(self.encode_texts(["probe"]).shape[1])
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -185,10 +186,41 @@ class OnnxTextEncoder:
             out[rows] = pooled
         if out is None:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
-        return _normalize(out)
+        out = _normalize(out)
+        return out if self.projection is None else _normalize(out @ self.projection.T)
 
     def encode_images(self, images: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, list[ImageFailure]]:
         raise EncoderError(f"{self.model_id} encodes text only; configure a CLIP model for images")
+
+
+def read_projection(model_dir: str | Path) -> np.ndarray | None:
+    """The linear map a sentence-transformers folder applies to its normalised vectors (a Dense
+    module, then Normalize: what ``kgart train encoder`` learns on top of the frozen model). The
+    ONNX graph holds the transformer only, so the map is applied here; a head that is not linear
+    is refused rather than silently left out."""
+    import json
+
+    listing = Path(model_dir) / "modules.json"
+    if not listing.exists():
+        return None
+    try:
+        modules = json.loads(listing.read_text(encoding="utf-8"))
+        dense = [m for m in modules if str(m.get("type", "")).endswith(".Dense")]
+        if not dense:
+            return None
+        folder = Path(model_dir) / str(dense[0]["path"])
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise EncoderError(f"cannot read the modules of {model_dir}: {e}") from e
+    if len(dense) > 1 or config.get("bias") or not str(config.get("activation_function", "")).endswith("Identity"):
+        raise EncoderError(f"{model_dir}: only one linear head (no bias, no activation) runs through ONNX Runtime")
+    from safetensors.numpy import load_file
+
+    try:
+        weight = load_file(str(folder / "model.safetensors"))["linear.weight"]
+    except (OSError, KeyError) as e:
+        raise EncoderError(f"cannot read the linear head of {model_dir}: {e}") from e
+    return np.ascontiguousarray(weight, dtype=np.float32)
 
 
 def encoder_threads() -> int | None:

@@ -62,7 +62,7 @@ class MinedPairs:
 
 
 @dataclass
-class _Scheme:
+class Scheme:
     """One scheme's concepts: their embedded texts and a tree for hard negatives."""
 
     name: str
@@ -84,7 +84,7 @@ class _Scheme:
         return self.text.get(choice) if choice else None
 
 
-def _scheme(store: TripleStore, name: str) -> _Scheme:
+def read_scheme(store: TripleStore, name: str) -> Scheme:
     text = {str(node.iri): node.text for node in read_nodes(store, name) if node.text}
     kind = Kinds.of(store).get(name, role="concept")
     rows = store.select("SELECT ?node ?p WHERE { $nodes ?node skos:broader ?p }", {"nodes": kind.nodes}).rows
@@ -97,7 +97,7 @@ def _scheme(store: TripleStore, name: str) -> _Scheme:
             children[p].append(c)
     for siblings in children.values():
         siblings.sort()
-    return _Scheme(name, text, parent, dict(children))
+    return Scheme(name, text, parent, dict(children))
 
 
 def mine_pairs(store: TripleStore, *, held_out: set[str], budget: int = 30_000, label_share: float = 0.5,
@@ -120,15 +120,15 @@ def mine_pairs(store: TripleStore, *, held_out: set[str], budget: int = 30_000, 
     schemes = {}
     for name in concept_schemes:
         say(f"reading the {name} concepts")
-        scheme = _scheme(store, name)
+        scheme = read_scheme(store, name)
         if scheme.text:
             schemes[name] = scheme
     mined.schemes = sorted(schemes)
     say("reading Iconclass labels and keywords in every language")
-    mined.pairs += _label_pairs(store, schemes[ICONCLASS], int(budget * label_share), rng, mined.counts, languages)
+    mined.pairs += label_pairs(store, schemes[ICONCLASS], int(budget * label_share), rng, mined.counts, languages)
     say("reading the catalogued records")
-    records = _records(store)
-    coded = _codes(store, schemes)
+    records = read_records(store)
+    coded = read_codes(store, schemes)
     held = {iri for iri, (identifier, _) in records.items() if identifier in held_out or iri in held_out}
     mined.held_out_found = len(held)
     per_scheme: dict[str, list[Pair]] = defaultdict(list)
@@ -159,7 +159,7 @@ def mine_pairs(store: TripleStore, *, held_out: set[str], budget: int = 30_000, 
     return mined
 
 
-def _label_pairs(store: TripleStore, iconclass: _Scheme, wanted: int, rng: random.Random,
+def label_pairs(store: TripleStore, iconclass: Scheme, wanted: int, rng: random.Random,
                  counts: Counter[str], languages: Sequence[str] | None = None) -> list[Pair]:
     """Labels in other languages and keywords → the English label. A keyword that many concepts
     share ("vor", "part") says little about any one of them: those on more than
@@ -198,7 +198,7 @@ def _label_pairs(store: TripleStore, iconclass: _Scheme, wanted: int, rng: rando
     return out
 
 
-def _records(store: TripleStore) -> dict[str, tuple[str, str]]:
+def read_records(store: TripleStore) -> dict[str, tuple[str, str]]:
     """Every artwork → (its source identifier, its text as a query: titles, then description)."""
     titles: dict[str, list[str]] = defaultdict(list)
     descriptions: dict[str, list[str]] = defaultdict(list)
@@ -218,7 +218,7 @@ def _records(store: TripleStore) -> dict[str, tuple[str, str]]:
             for a in every}
 
 
-def _codes(store: TripleStore, schemes: dict[str, _Scheme]) -> dict[str, list[tuple[str, str]]]:
+def read_codes(store: TripleStore, schemes: dict[str, Scheme]) -> dict[str, list[tuple[str, str]]]:
     """Artwork → (scheme, concept) for every code it carries in an embedded scheme."""
     scheme_of = {c: name for name, scheme in schemes.items() for c in scheme.text}
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -230,7 +230,7 @@ def _codes(store: TripleStore, schemes: dict[str, _Scheme]) -> dict[str, list[tu
 
 
 def _rejection_pairs(store: TripleStore, records: dict[str, tuple[str, str]], coded: dict[str, list[tuple[str, str]]],
-                     schemes: dict[str, _Scheme], held: set[str], rng: random.Random, mined: MinedPairs) -> list[Pair]:
+                     schemes: dict[str, Scheme], held: set[str], rng: random.Random, mined: MinedPairs) -> list[Pair]:
     out = []
     for decision in Annotations(store).decisions(status="rejected"):
         artwork, rejected = str(decision.artwork), str(decision.concept)

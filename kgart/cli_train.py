@@ -105,44 +105,40 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 @click.option("--name", required=True, help="The model's name: use it as model = trained:NAME.")
 @click.option("--hold-out", "hold_out", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Gold records never to train on (kgart eval split writes them); repeatable.")
+@click.option("--method", type=click.Choice(["projection", "full"]), default="projection", show_default=True,
+              help="projection: learn a linear map on top of the frozen encoder from every catalogued record "
+                   "(minutes on a CPU); full: fine-tune all its layers on mined pairs (a GPU's job).")
 @click.option("--pairs", type=click.IntRange(100), default=30_000, show_default=True,
-              help="How many training pairs to mine (about half from Iconclass's labels and keywords).")
+              help="full: how many training pairs to mine, about half from Iconclass's labels and keywords; "
+                   "projection: half of it is how many labels and keywords (every catalogued record is used).")
 @click.option("--languages", metavar="LANGS",
               help="Only Iconclass labels and keywords in these languages, comma-separated (e.g. nl,de,en) "
                    "[default: every language the model's vocabulary reads].")
 @click.option("--record-schemes", metavar="SCHEMES",
               help="Only catalogued records' codes in these schemes, comma-separated (e.g. iconclass) [default: all].")
-@click.option("--epochs", type=click.IntRange(1, 100), default=1, show_default=True)
-@click.option("--batch", "batch_size", type=click.IntRange(2, 4096), default=64, show_default=True)
-@click.option("--learning-rate", type=float, default=5e-5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pair sampling and training.")
+@click.option("--epochs", type=click.IntRange(1, 100), help="[default: projection 3, full 1]")
+@click.option("--batch", "batch_size", type=click.IntRange(2, 4096), help="[default: projection 512, full 64]")
+@click.option("--learning-rate", type=float, help="[default: projection 1e-3, full 5e-5]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling and training.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where to train [default: CUDA when present].")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run of the same name from its checkpoint.")
+@click.option("--resume", is_flag=True, help="full: continue an interrupted run of the same name from its checkpoint "
+                                             "(a projection run starts again: it takes minutes).")
 @pass_ctx
 @_friendly_errors
-def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: int, languages: str | None,
-                  record_schemes: str | None, epochs: int, batch_size: int, learning_rate: float, seed: int,
-                  device: str | None, resume: bool) -> None:
-    """Fine-tune the default text encoder on pairs mined from the store: Iconclass's labels in
-    every language and its keywords → the English label, catalogued records' titles → their
-    codes' labels, with hard negatives from the hierarchy and from rejected codes.
+def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: str, pairs: int,
+                  languages: str | None, record_schemes: str | None, epochs: int | None, batch_size: int | None,
+                  learning_rate: float | None, seed: int, device: str | None, resume: bool) -> None:
+    """Train the default text encoder on what the store holds: catalogued records' titles →
+    their codes, Iconclass's labels in every language and its keywords → the concept, with
+    hard negatives from the hierarchy and from rejected codes.
 
-    The model is written beside the store (models/NAME), exported to ONNX like the default
-    and recorded with its provenance in the store's models graph. Then
+    The model is written beside the store (models/NAME), run through ONNX Runtime like the
+    default and recorded with its provenance in the store's models graph. Then
     `kgart embed --model trained:NAME --kind all` and set model = "trained:NAME"."""
-    import json
-    import random
     import shutil
 
-    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, minilm_path, pick_device
-    from kgart.embeddings.trained import (
-        TrainedModel,
-        now,
-        replace_folder,
-        write_manifest,
-        write_trained_on,
-    )
-    from kgart.embeddings.training import Hyperparameters, dev_accuracy, dev_split, fine_tune, mine_pairs
+    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder
+    from kgart.embeddings.trained import TrainedModel, now, replace_folder, write_manifest, write_trained_on
     from kgart.rdf import graph_name
     from kgart.splits import TrainedOn
 
@@ -150,21 +146,122 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
     started, clock = now(), time.monotonic()
     held = _held_out(hold_out)
     partial = folder / f"{name}.partial"
-    if partial.exists() and not resume:
+    if partial.exists() and not (resume and method == "full"):
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
-    params = Hyperparameters(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
-    pairs_file = partial / "pairs.json"
 
     def say(message: str) -> None:
         click.echo(f"[{time.monotonic() - clock:6.0f}s] {message}", err=True)
 
+    run_with = _projection_run if method == "projection" else _full_run
+    result = run_with(store, held=held, partial=partial, say=say, pairs=pairs, languages=_listed(languages),
+                      record_schemes=_listed(record_schemes), epochs=epochs, batch_size=batch_size,
+                      learning_rate=learning_rate, seed=seed, device=device, resume=resume)
+    run = time.strftime("%Y%m%dT%H%M%S")
+    model_id = f"kgart-trained/{name}/{run}"
+    manifest: dict[str, Any] = {
+        "name": name, "run": run, "model_id": model_id, "base": "minilm", "base_model_id": MINILM_ID,
+        "method": method, "started": started, "ended": now(), "device": result["device"],
+        "graphs": sorted(graph_name(g.iri) for g in store.graphs()
+                         if graph_name(g.iri) != "models" and not graph_name(g.iri).startswith("embeddings/")),
+        "counts": {**result["counts"], "held_out_given": len(held)},
+        "hyperparameters": {**result["hyperparameters"], "languages": languages or "all",
+                            "record_schemes": record_schemes or "all"},
+        "figures": result["figures"],
+        "hold_out_files": [str(Path(p).resolve()) for p in hold_out],
+    }
+    write_trained_on(partial, TrainedOn(f"trained:{name}", frozenset(result["records"]), frozenset(held), seed))
+    write_manifest(partial, manifest)
+    replace_folder(partial, folder / name)
+    say("preparing it for ONNX Runtime")
+    OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id)  # exported once, cached like the default
+    _register(store, TrainedModel(name, folder / name, manifest))
+    say(f"trained:{name} ready in {folder / name}; next: kgart embed --model trained:{name} --kind all")
+
+
+def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
+                    record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
+                    learning_rate: float | None, seed: int, device: str | None, resume: bool) -> dict[str, Any]:
+    """A linear map learned over the frozen encoder's vectors (kgart.embeddings.projection)."""
+    import dataclasses
+
+    import numpy as np
+
+    from kgart.embeddings.encoders import get_encoder, minilm_path
+    from kgart.embeddings.projection import (
+        ProjectionParameters,
+        base_vectors,
+        encode,
+        learn_projection,
+        mine_examples,
+        ranks,
+        repeat_records,
+        save_projected,
+        split_dev,
+    )
+
+    if resume:
+        say("a projection run is not resumed: it starts again")
+    params = ProjectionParameters(epochs=epochs or 3, batch_size=batch_size or 512,
+                                  learning_rate=learning_rate or 1e-3, seed=seed)
+    examples, concepts = mine_examples(store, held_out=held, labels=pairs // 2, seed=seed, languages=languages,
+                                       record_schemes=record_schemes, progress=say)
+    if not any(s.startswith("record-") for s in examples.sources) and not len(examples):
+        raise KgartError("nothing to learn from: no catalogued records with codes and no Iconclass labels")
+    train, dev = split_dev(examples, min(500, len(examples) // 10), seed)
+    train = repeat_records(train, params)
+    say(f"{len(train):,} training examples ({', '.join(f'{k} {v:,}' for k, v in sorted(examples.counts.items()))}; "
+        f"few records repeated); {len(examples.records):,} records; {examples.held_out_found:,} held-out records "
+        f"found and left out; {len(dev)} dev examples")
+    encoder = get_encoder("minilm")
+    vectors = {name: base_vectors(store, name, c, encoder, progress=say) for name, c in concepts.items()
+               if name in set(train.schemes) | set(dev.schemes)}
+    texts = sorted(set(train.texts) | set(dev.texts))
+    say(f"encoding {len(texts):,} distinct training texts with the frozen encoder")
+    encoded = encode(encoder, texts)
+    row = {text: n for n, text in enumerate(texts)}
+    train_anchors = encoded[[row[t] for t in train.texts]]
+    dev_anchors = encoded[[row[t] for t in dev.texts]] if len(dev) else np.zeros((0, encoded.shape[1]), np.float32)
+    before = ranks(dev_anchors, dev, vectors)
+    say(f"dev examples before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on cpu")
+    clock = time.monotonic()
+    weight, losses = learn_projection(train_anchors, train, vectors, params)
+    seconds = time.monotonic() - clock
+    after = ranks(dev_anchors, dev, vectors, weight)
+    say(f"dev examples after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f} "
+        f"({seconds:.0f} s of training; loss by epoch {losses})")
+    save_projected(minilm_path(), weight, partial / "encoder")
+    return {"device": "cpu", "records": examples.records,
+            "counts": {"examples": {k: int(v) for k, v in sorted(examples.counts.items())},
+                       "training_examples": len(train), "records": len(examples.records),
+                       "held_out_found": examples.held_out_found},
+            "hyperparameters": {**dataclasses.asdict(params), "loss": "softmax over every concept of the scheme",
+                                "hard_negatives": "every concept of the scheme (siblings, cousins); rejected codes "
+                                                  "with a margin"},
+            "figures": {"before": before, "after": after, "training_seconds": round(seconds, 1),
+                        "loss_by_epoch": losses}}
+
+
+def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
+              record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
+              learning_rate: float | None, seed: int, device: str | None, resume: bool) -> dict[str, Any]:
+    """All the encoder's layers fine-tuned on mined pairs with sentence-transformers' trainer."""
+    import json
+    import random
+    import shutil
+
+    from kgart.embeddings.encoders import minilm_path, pick_device
+    from kgart.embeddings.training import Hyperparameters, Pair, dev_accuracy, dev_split, fine_tune, mine_pairs
+
+    params = Hyperparameters(epochs=epochs or 1, batch_size=batch_size or 64, learning_rate=learning_rate or 5e-5,
+                             seed=seed)
+    pairs_file = partial / "pairs.json"
     if resume and pairs_file.exists():
         say("resuming: the pairs of the interrupted run")
         saved = json.loads(pairs_file.read_text(encoding="utf-8"))
     else:
         mined = mine_pairs(store, held_out=held, budget=pairs, seed=seed, progress=say,
-                           languages=_listed(languages), record_schemes=_listed(record_schemes))
+                           languages=languages, record_schemes=record_schemes)
         train_pairs, dev = dev_split(mined.pairs, min(500, len(mined.pairs) // 10), seed)
         texts = sorted({p.positive for p in mined.pairs})
         distractors = random.Random(seed).sample(texts, min(2000, len(texts)))
@@ -172,8 +269,6 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
                  "distractors": distractors, "counts": dict(mined.counts), "records": sorted(mined.records),
                  "held_out_found": mined.held_out_found, "schemes": mined.schemes}
         pairs_file.write_text(json.dumps(saved), encoding="utf-8")
-    from kgart.embeddings.training import Pair
-
     train_pairs = [Pair(**p) for p in saved["train"]]
     dev = [Pair(**p) for p in saved["dev"]]
     say(f"{len(train_pairs):,} training pairs ({', '.join(f'{k} {v:,}' for k, v in sorted(saved['counts'].items()))}); "
@@ -193,29 +288,14 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], pairs: in
     say(f"dev pairs after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f} "
         f"({train_seconds:.0f} s of training)")
     shutil.rmtree(partial / "checkpoints", ignore_errors=True)
-    run = time.strftime("%Y%m%dT%H%M%S")
-    model_id = f"kgart-trained/{name}/{run}"
-    manifest: dict[str, Any] = {
-        "name": name, "run": run, "model_id": model_id, "base": "minilm", "base_model_id": MINILM_ID,
-        "started": started, "ended": now(), "device": target,
-        "graphs": sorted(graph_name(g.iri) for g in store.graphs()
-                         if graph_name(g.iri) != "models" and not graph_name(g.iri).startswith("embeddings/")),
-        "counts": {"pairs": {k: int(v) for k, v in sorted(saved["counts"].items())},
-                   "training_pairs": len(train_pairs), "records": len(saved["records"]),
-                   "held_out_given": len(held), "held_out_found": int(saved["held_out_found"])},
-        "hyperparameters": {**params.__dict__, "loss": "MultipleNegativesRankingLoss", "hard_negatives": "siblings",
-                            "languages": languages or "all", "record_schemes": record_schemes or "all"},
-        "figures": {"before": before, "after": after, "training_seconds": round(train_seconds, 1)},
-        "hold_out_files": [str(Path(p).resolve()) for p in hold_out],
-    }
-    write_trained_on(partial, TrainedOn(f"trained:{name}", frozenset(saved["records"]), frozenset(held), seed))
     pairs_file.unlink(missing_ok=True)
-    write_manifest(partial, manifest)
-    replace_folder(partial, folder / name)
-    say("exporting to ONNX")
-    OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id)  # exported once, cached like the default
-    _register(store, TrainedModel(name, folder / name, manifest))
-    say(f"trained:{name} ready in {folder / name}; next: kgart embed --model trained:{name} --kind all")
+    return {"device": target, "records": set(saved["records"]),
+            "counts": {"pairs": {k: int(v) for k, v in sorted(saved["counts"].items())},
+                       "training_pairs": len(train_pairs), "records": len(saved["records"]),
+                       "held_out_found": int(saved["held_out_found"])},
+            "hyperparameters": {**params.__dict__, "loss": "MultipleNegativesRankingLoss",
+                                "hard_negatives": "siblings"},
+            "figures": {"before": before, "after": after, "training_seconds": round(train_seconds, 1)}}
 
 
 @train.command("ranker")

@@ -112,7 +112,8 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     assert manifest["model_id"].startswith("kgart-trained/tiny/") and manifest["counts"]["held_out_found"] == 40
     assert set(split["trained_on"]) and not set(split["trained_on"]) & held_ids
     assert set(split["held_out"]) == held_ids
-    assert "dev pairs after training" in out or manifest["figures"]["after"]["dev_pairs"] > 0
+    assert manifest["method"] == "projection" and "dev examples after training" in out
+    assert manifest["figures"]["after"]["dev_examples"] > 0 and manifest["counts"]["examples"]["record-iconclass"] == 32
     store = Store(location, read_only=True)
     assert store.ask("""ASK { GRAPH <https://w3id.org/kgart/graph/models> { ?m a kgart:TrainedModel ;
         kgart:model ?id ; prov:wasGeneratedBy ?run . ?run prov:endedAtTime ?t ; kgart:parameter ?p } }""")
@@ -121,6 +122,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     out = _run(["--store", str(location), "embed", "--model", "trained:tiny", "--kind", "iconclass",
                 "--kind", "artwork"])
     assert "kgart-trained/tiny/" in out
+    _projected_vectors_are_the_encoders(location, manifest["model_id"])
     out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--titled", "--fields", "title",
                 "--no-ablation", "--compare", "trained:tiny"])
     assert "untrained: configured blend" in out and "trained:tiny: blend" in out and "(40 items)" in out
@@ -144,3 +146,38 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
                                         "--compare", "trained:tiny"], env={"KGART_USAGE_COUNTS": ""})
     assert refused.exit_code != 0 and "training data for trained:tiny" in refused.output
+
+
+def _projected_vectors_are_the_encoders(location: Path, model_id: str) -> None:
+    """The vectors kgart embed made from the base model's (the map applied) are what the trained
+    encoder gives, through ONNX Runtime and through sentence-transformers alike."""
+    from kgart.embeddings.encoders import get_encoder
+    from kgart.embeddings.job import stored_vectors
+    from kgart.embeddings.texts import read_nodes
+    from sentence_transformers import SentenceTransformer
+
+    store = Store(location, read_only=True)
+    nodes = {n.iri: n.text for n in read_nodes(store, "iconclass")}
+    iris, matrix, _ = stored_vectors(store, model_id, "iconclass", "text")
+    encoder = get_encoder("trained:tiny", models=location / "models")
+    texts = [nodes[iri] for iri in iris[:20]]
+    onnx = encoder.encode_texts(texts)
+    library = SentenceTransformer(str(location / "models" / "tiny" / "encoder"), device="cpu").encode(
+        texts, normalize_embeddings=True)
+    store.close()
+    assert np.allclose(np.sum(onnx * matrix[:20], axis=1), 1.0, atol=1e-3)
+    assert np.allclose(np.sum(onnx * library, axis=1), 1.0, atol=1e-3)
+    base = get_encoder("minilm").encode_texts(texts)
+    assert np.mean(np.sum(base * onnx, axis=1)) < 0.9999  # the map did change them
+
+
+@pytest.mark.slow
+def test_train_encoder_full_fine_tunes_every_layer(tiny: tuple[Path, Path], tmp_path: Path) -> None:
+    location, table = tiny
+    held = tmp_path / "held.jsonl"
+    _run(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
+    out = _run(["--store", str(location), "train", "encoder", "--name", "tinyfull", "--method", "full",
+                "--hold-out", str(held), "--pairs", "120", "--batch", "8", "--seed", "3"])
+    manifest = json.loads((location / "models" / "tinyfull" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["method"] == "full" and manifest["figures"]["after"]["dev_pairs"] > 0
+    assert "dev pairs after training" in out and manifest["counts"]["held_out_found"] == 40
