@@ -187,10 +187,15 @@ class OnnxTextEncoder:
         if out is None:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
         out = _normalize(out)
-        return out if self.projection is None else _normalize(out @ self.projection.T)
+        return out if self.projection is None else project(out, self.projection)
 
     def encode_images(self, images: Sequence[str], batch_size: int = 32) -> tuple[np.ndarray, list[ImageFailure]]:
         raise EncoderError(f"{self.model_id} encodes text only; configure a CLIP model for images")
+
+
+def project(vectors: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Vectors through a learned linear head, normalised again (as its Normalize module does)."""
+    return _normalize(np.asarray(vectors, dtype=np.float32) @ weight.T)
 
 
 def read_projection(model_dir: str | Path) -> np.ndarray | None:

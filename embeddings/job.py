@@ -160,7 +160,7 @@ def _projected_from_base(store: TripleStore, model: str, models: Path | None, no
     """A trained projection's vectors are its map applied to the base model's: made from the
     base's stored vectors where those are current for the same text (seconds instead of
     minutes). Returns the nodes still to encode."""
-    from kgart.embeddings.encoders import read_projection
+    from kgart.embeddings.encoders import project, read_projection
     from kgart.embeddings.trained import open_trained, trained_name
 
     name = trained_name(model)
@@ -171,20 +171,15 @@ def _projected_from_base(store: TripleStore, model: str, models: Path | None, no
     if trained.manifest.get("method") != "projection" or trained.encoder_dir is None or not base_id:
         return list(todo)
     start = time.perf_counter()
-    base_current = stored_hashes(store, base_id, "text", node_kind)
-    ready = [n for n in todo if base_current.get(n.iri) == n.source_hash(base_id, "text")]
-    if not ready:
-        return list(todo)
     weight = read_projection(trained.encoder_dir)
     if weight is None:
         return list(todo)
-    base = load_index(store, base_id, node_kind, "text", index_dir=index_dir, backend=backend)
-    ready = [n for n in ready if n.iri in base]
+    base = current_vectors(store, base_id, node_kind, todo, index_dir=index_dir, backend=backend)
+    ready = [n for n in todo if n.iri in base]
     graph = embeddings_graph(trained.model_id)
     for chunk in _chunks(ready, CHUNK):
-        vectors = np.stack([base.vector(n.iri) for n in chunk]) @ weight.T
-        vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
-        _write_batch(store, graph, trained.model_id, "text", chunk, vectors.astype(np.float32), had_vector)
+        vectors = project(np.stack([base[n.iri] for n in chunk]), weight)
+        _write_batch(store, graph, trained.model_id, "text", chunk, vectors, had_vector)
     report.projected += len(ready)
     report.timings["projected"] = time.perf_counter() - start
     done = {n.iri for n in ready}
@@ -311,6 +306,18 @@ def load_index(store: TripleStore, model_id: str, kind: str | NodeKind, modality
     except StaleIndexError:
         pass
     return refresh_index(store, model_id, node_kind, modality, index_dir=folder_root, backend=backend)
+
+
+def current_vectors(store: TripleStore, model_id: str, kind: str | NodeKind, nodes: Sequence[NodeInput], *,
+                    index_dir: Path | None = None, backend: str = "exact") -> dict[str, np.ndarray]:
+    """The stored text vectors of ``nodes`` that are current for their text (the same hash a
+    new embedding job would give them), by IRI."""
+    hashes = stored_hashes(store, model_id, "text", kind)
+    current = [n.iri for n in nodes if hashes.get(n.iri) == n.source_hash(model_id, "text")]
+    if not current:
+        return {}
+    index = load_index(store, model_id, kind, "text", index_dir=index_dir, backend=backend)
+    return {iri: index.vector(iri) for iri in current if iri in index}
 
 
 def node_vector(store: TripleStore, model_id: str, node: str, modality: str = "text") -> np.ndarray | None:

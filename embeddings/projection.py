@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kgart.embeddings.encoders import MINILM_ID, Encoder
-from kgart.embeddings.job import load_index, stored_hashes
+from kgart.embeddings.encoders import MINILM_ID, Encoder, project
+from kgart.embeddings.job import current_vectors
 from kgart.embeddings.texts import read_nodes
 from kgart.embeddings.training import ICONCLASS, Scheme, label_pairs, read_codes, read_records, read_scheme
 
@@ -198,13 +198,8 @@ def base_vectors(store: TripleStore, scheme: str, concepts: Concepts, encoder: E
     """The frozen encoder's vectors of a scheme's concepts: the store's where they are current
     for the same text, the rest encoded."""
     say = progress or (lambda _message: None)
-    found: dict[str, np.ndarray] = {}
-    if encoder.model_id == MINILM_ID:
-        hashes = stored_hashes(store, MINILM_ID, "text", scheme)
-        current = {n.iri for n in read_nodes(store, scheme) if hashes.get(n.iri) == n.source_hash(MINILM_ID, "text")}
-        if current:
-            index = load_index(store, MINILM_ID, scheme)
-            found = {iri: index.vector(iri) for iri in concepts.iris if iri in current and iri in index}
+    found = (current_vectors(store, MINILM_ID, scheme, list(read_nodes(store, scheme)))
+             if encoder.model_id == MINILM_ID else {})
     missing = [n for n, iri in enumerate(concepts.iris) if iri not in found]
     say(f"{scheme}: {len(found):,} concept vectors from the store, {len(missing):,} to encode")
     encoded = encode(encoder, [concepts.texts[n] for n in missing])
@@ -280,8 +275,7 @@ def ranks(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np
     """R@1 and R@10 (in %) of each example's best-placed concept among all of its scheme's:
     the training's own before/after check on examples kept out of it."""
     def mapped(m: np.ndarray) -> np.ndarray:
-        m = m if weight is None else m @ weight.T
-        return m / np.clip(np.linalg.norm(m, axis=1, keepdims=True), 1e-12, None)
+        return project(m, weight if weight is not None else np.eye(m.shape[1], dtype=np.float32))
 
     found = []
     for name, docs in concept_vectors.items():
