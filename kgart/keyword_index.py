@@ -14,10 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from kgart.kinds import Kinds
+from kgart.kinds import Kinds, NodeKind
 from kgart.triplestore import TripleStore
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+REBUILD_WAIT_MS = 600_000  # how long a process waits for another one rebuilding the index
 # Words too common to tell labels apart (the languages Iconclass has most text in). Left in,
 # they match most of the index and make a query slow for nothing.
 STOPWORDS = frozenset("""
@@ -100,20 +101,39 @@ class KeywordIndex:
         return row[0] if row else None
 
     def rebuild(self, store: TripleStore, stamp: str) -> None:
+        """Build the index for ``stamp``. Several processes may open a changed store at once (a
+        server's workers, a command beside them): the first takes SQLite's write lock and
+        builds, the others wait for it and find the index current."""
         kinds = list(Kinds.of(store))
-        with self.db:
-            for table in [f"docs_{k}" for k in self.kinds]:
-                self.db.execute(f"DROP TABLE IF EXISTS {table}") # not SPARQL: SQLite, kind names are [a-z][a-z0-9_]*
-            for kind in kinds:  # one table per kind: a query only walks its own kind's postings
-                table = f"docs_{kind.name}"  # kind names are [a-z][a-z0-9_]* (kgart.kinds)
-                self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(iri UNINDEXED, "
-                                "text, tokenize = 'unicode61 remove_diacritics 2')")
-                rows = store.select("SELECT ?node ?text WHERE { $texts }", {"texts": kind.texts}).rows
-                self.db.executemany(f"INSERT INTO {table} (iri, text) VALUES (?, ?)", # not SPARQL: SQLite
-                                    ((str(r["node"]), r.text("text")) for r in rows))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('kinds', ?)", (",".join(k.name for k in kinds),))
+        db = self.db
+        db.execute(f"PRAGMA busy_timeout = {REBUILD_WAIT_MS}")  # a rebuild of a large store takes a while
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if self.meta("stamp") == stamp:
+                db.rollback()
+                self.kinds = self._indexed_kinds()
+                return
+            for name in sorted(self._indexed_kinds() | {k.name for k in kinds}):
+                db.execute(f"DROP TABLE IF EXISTS docs_{name}")  # not SPARQL: SQLite, kind names are [a-z][a-z0-9_]*
+            self._fill(store, kinds, stamp)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
         self.kinds = {k.name for k in kinds}
+
+    def _fill(self, store: TripleStore, kinds: list[NodeKind], stamp: str) -> None:
+        """One FTS5 table per kind (a query only walks its own kind's postings), inside the
+        rebuild's transaction."""
+        for kind in kinds:  # one table per kind: a query only walks its own kind's postings
+            table = f"docs_{kind.name}"  # kind names are [a-z][a-z0-9_]* (kgart.kinds)
+            self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(iri UNINDEXED, "
+                            "text, tokenize = 'unicode61 remove_diacritics 2')")
+            rows = store.select("SELECT ?node ?text WHERE { $texts }", {"texts": kind.texts}).rows
+            self.db.executemany(f"INSERT INTO {table} (iri, text) VALUES (?, ?)", # not SPARQL: SQLite
+                                ((str(r["node"]), r.text("text")) for r in rows))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (stamp,))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('kinds', ?)", (",".join(k.name for k in kinds),))
 
     def search(self, text: str, kind: str, limit: int = 100) -> list[KeywordHit]:
         """Best-matching nodes of one kind (BM25 over all their texts), best first."""

@@ -343,3 +343,24 @@ def test_a_text_asked_for_again_is_not_encoded_again(hand_built: Retriever) -> N
     vectors = hand_built.text_vectors(["r", "q", "r"])
     assert encoded == ["q", "r"]  # only the new text, once
     assert [v.tolist() for v in vectors] == [[0, 1, 0], [1, 0, 0], [0, 1, 0]]
+
+
+def test_two_processes_opening_a_changed_store_build_its_keyword_index_once(tmp_path: Path) -> None:
+    """Both opened the index before either rebuilt it (a command beside a server's workers): the
+    second finds the first one's build instead of failing on its tables."""
+    from kgart.keyword_index import KeywordIndex, _stamp
+
+    with Store(tmp_path / "store") as store:
+        store.update("""INSERT DATA { GRAPH <https://w3id.org/kgart/graph/iconclass> {
+            <http://iconclass.org/11H> a skos:Concept ; skos:inScheme <http://iconclass.org/> ;
+            skos:notation "11H" ; skos:prefLabel "saints"@en } }""")
+        path = tmp_path / "keywords.sqlite"
+        first, second = KeywordIndex(path), KeywordIndex(path)
+        first.rebuild(store, _stamp(store))
+        second.rebuild(store, _stamp(store))
+        assert [h.iri for h in second.search("saints", "iconclass")] == ["http://iconclass.org/11H"]
+        store.update("""INSERT DATA { GRAPH <https://w3id.org/kgart/graph/iconclass> {
+            <http://iconclass.org/11I> a skos:Concept ; skos:inScheme <http://iconclass.org/> ;
+            skos:notation "11I" ; skos:prefLabel "prophets"@en } }""")
+        second.rebuild(store, _stamp(store))
+        assert [h.iri for h in first.search("prophets", "iconclass")] == ["http://iconclass.org/11I"]
