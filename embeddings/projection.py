@@ -77,7 +77,7 @@ class Examples:
 
 @dataclass(frozen=True)
 class ProjectionParameters:
-    epochs: int = 3
+    epochs: int = 6                # at most: the epoch that did best on the dev examples is kept
     batch_size: int = 512
     learning_rate: float = 1e-3
     scale: float = 20.0            # cosine → logit, as MultipleNegativesRankingLoss
@@ -213,6 +213,28 @@ def base_vectors(store: TripleStore, scheme: str, concepts: Concepts, encoder: E
     return out
 
 
+def text_vectors(store: TripleStore, encoder: Encoder, texts: Sequence[str],
+                 progress: Progress | None = None) -> np.ndarray:
+    """The frozen encoder's vectors of the training texts, in order: a catalogued record's text
+    is what its artwork was embedded with, so the store's vector is taken where it is current;
+    the rest (labels, keywords, records not embedded yet) are encoded."""
+    say = progress or (lambda _message: None)
+    by_text: dict[str, np.ndarray] = {}
+    if encoder.model_id == MINILM_ID:
+        nodes = list(read_nodes(store, "artwork"))
+        found = current_vectors(store, MINILM_ID, "artwork", nodes)
+        by_text = {n.text: found[n.iri] for n in nodes if n.iri in found}
+    missing = [t for t in texts if t not in by_text]
+    say(f"{len(texts) - len(missing):,} training texts' vectors from the store, {len(missing):,} to encode")
+    encoded = encode(encoder, missing)
+    dimension = encoded.shape[1] if missing else (next(iter(by_text.values())).shape[0] if by_text else 0)
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    row = {text: n for n, text in enumerate(missing)}
+    for n, text in enumerate(texts):
+        out[n] = encoded[row[text]] if text in row else by_text[text]
+    return out
+
+
 def encode(encoder: Encoder, texts: Sequence[str], chunk: int = 4096) -> np.ndarray:
     """Encode with a progress bar (chunks of distinct texts, in order)."""
     from tqdm import tqdm
@@ -226,10 +248,13 @@ def encode(encoder: Encoder, texts: Sequence[str], chunk: int = 4096) -> np.ndar
 
 
 def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np.ndarray],
-                     params: ProjectionParameters) -> tuple[np.ndarray, list[float]]:
+                     params: ProjectionParameters,
+                     check: Callable[[np.ndarray], float] | None = None) -> tuple[np.ndarray, list[float], int]:
     """The map W (identity to start) that ranks each example's concepts first among all of its
-    scheme's: softmax over every concept, the example's codes all right answers. Returns W and
-    each epoch's mean loss."""
+    scheme's: softmax over every concept, the example's codes all right answers. ``check``
+    scores a map on examples kept out of training (higher is better): after each epoch, and
+    the best epoch's map is the one returned. Returns W, each epoch's mean loss and the epoch
+    kept (1-based)."""
     import torch
     from tqdm import tqdm
 
@@ -245,6 +270,7 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
     for name in documents:
         by_scheme[name] = np.array([i for i, s in enumerate(examples.schemes) if s == name], dtype=np.int64)
     losses = []
+    best: tuple[float, int, np.ndarray] | None = None
     for epoch in range(params.epochs):
         batches = [rows[start:start + params.batch_size] for name, rows in sorted(by_scheme.items())
                    for rows in [rng.permutation(rows)] for start in range(0, len(rows), params.batch_size)]
@@ -267,7 +293,13 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
             optimizer.step()
             total += float(loss.item())
         losses.append(round(total / max(1, len(batches)), 4))
-    return weight.detach().numpy().astype(np.float32), losses
+        current = weight.detach().numpy().astype(np.float32).copy()
+        score = check(current) if check is not None else float(epoch)
+        if best is None or score > best[0]:
+            best = (score, epoch + 1, current)
+    if best is None:  # no epochs: the identity
+        return weight.detach().numpy().astype(np.float32), losses, 0
+    return best[2], losses, best[1]
 
 
 def ranks(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np.ndarray],

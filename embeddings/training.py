@@ -218,6 +218,25 @@ def read_records(store: TripleStore) -> dict[str, tuple[str, str]]:
             for a in every}
 
 
+def keep_for_ranker(store: TripleStore, *, held_out: set[str], wanted: int, seed: int) -> dict[str, set[str]]:
+    """Per scheme, a seeded sample of its coded records (source ids, else IRIs) that the encoder
+    leaves out, for ``kgart train ranker`` to learn the blend over the new vectors from
+    (:func:`kgart.splits.ranker_share` says how many; none for a scheme with few records)."""
+    from kgart.splits import ranker_share
+
+    kept: dict[str, set[str]] = {}
+    for kind in Kinds.of(store).schemes():
+        rows = store.select("""SELECT DISTINCT ?a ?id WHERE { ?c skos:inScheme $scheme .
+            ?a a schema:VisualArtwork ; dcterms:subject ?c .
+            FILTER EXISTS { ?a schema:name|schema:description ?text } OPTIONAL { ?a schema:identifier ?id } }""",
+                            {"scheme": kind.concept_scheme}).rows
+        records = sorted({(r.text("id") if "id" in r else "") or str(r["a"]) for r in rows} - held_out)
+        share = ranker_share(len(records), wanted)
+        if share:
+            kept[kind.name] = set(random.Random(seed).sample(records, share))
+    return kept
+
+
 def read_codes(store: TripleStore, schemes: dict[str, Scheme]) -> dict[str, list[tuple[str, str]]]:
     """Artwork → (scheme, concept) for every code it carries in an embedded scheme."""
     scheme_of = {c: name for name, scheme in schemes.items() for c in scheme.text}

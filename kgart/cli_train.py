@@ -116,9 +116,13 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
                    "[default: every language the model's vocabulary reads].")
 @click.option("--record-schemes", metavar="SCHEMES",
               help="Only catalogued records' codes in these schemes, comma-separated (e.g. iconclass) [default: all].")
-@click.option("--epochs", type=click.IntRange(1, 100), help="[default: projection 3, full 1]")
+@click.option("--epochs", type=click.IntRange(1, 100),
+              help="[default: projection 6, the epoch best on the dev examples kept; full 1]")
 @click.option("--batch", "batch_size", type=click.IntRange(2, 4096), help="[default: projection 512, full 64]")
 @click.option("--learning-rate", type=float, help="[default: projection 1e-3, full 5e-5]")
+@click.option("--ranker-records", type=click.IntRange(0), default=2000, show_default=True,
+              help="Per scheme, up to this many coded records (a tenth at most; none under 300) kept out of the "
+                   "encoder's training for kgart train ranker to learn the blend from.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling and training.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), help="Where to train [default: CUDA when present].")
 @click.option("--resume", is_flag=True, help="full: continue an interrupted run of the same name from its checkpoint "
@@ -127,7 +131,8 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 @_friendly_errors
 def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: str, pairs: int,
                   languages: str | None, record_schemes: str | None, epochs: int | None, batch_size: int | None,
-                  learning_rate: float | None, seed: int, device: str | None, resume: bool) -> None:
+                  learning_rate: float | None, ranker_records: int, seed: int, device: str | None,
+                  resume: bool) -> None:
     """Train the default text encoder on what the store holds: catalogued records' titles →
     their codes, Iconclass's labels in every language and its keywords → the concept, with
     hard negatives from the hierarchy and from rejected codes.
@@ -139,6 +144,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
 
     from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder
     from kgart.embeddings.trained import TrainedModel, now, replace_folder, write_manifest, write_trained_on
+    from kgart.embeddings.training import keep_for_ranker
     from kgart.rdf import graph_name
     from kgart.splits import TrainedOn
 
@@ -153,10 +159,14 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     def say(message: str) -> None:
         click.echo(f"[{time.monotonic() - clock:6.0f}s] {message}", err=True)
 
+    kept = keep_for_ranker(store, held_out=held, wanted=ranker_records, seed=seed)
+    for_ranker = set().union(*kept.values())
+    if kept:
+        say("kept out for kgart train ranker: " + ", ".join(f"{len(v):,} {k} records" for k, v in sorted(kept.items())))
     run_with = _projection_run if method == "projection" else _full_run
-    result = run_with(store, held=held, partial=partial, say=say, pairs=pairs, languages=_listed(languages),
-                      record_schemes=_listed(record_schemes), epochs=epochs, batch_size=batch_size,
-                      learning_rate=learning_rate, seed=seed, device=device, resume=resume)
+    result = run_with(store, held=held | for_ranker, partial=partial, say=say, pairs=pairs,
+                      languages=_listed(languages), record_schemes=_listed(record_schemes), epochs=epochs,
+                      batch_size=batch_size, learning_rate=learning_rate, seed=seed, device=device, resume=resume)
     run = time.strftime("%Y%m%dT%H%M%S")
     model_id = f"kgart-trained/{name}/{run}"
     manifest: dict[str, Any] = {
@@ -164,13 +174,15 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
         "method": method, "started": started, "ended": now(), "device": result["device"],
         "graphs": sorted(graph_name(g.iri) for g in store.graphs()
                          if graph_name(g.iri) != "models" and not graph_name(g.iri).startswith("embeddings/")),
-        "counts": {**result["counts"], "held_out_given": len(held)},
+        "counts": {**result["counts"], "held_out_found": result["counts"]["held_out_found"] - len(for_ranker),
+                   "held_out_given": len(held), "kept_for_ranker": {k: len(v) for k, v in sorted(kept.items())}},
         "hyperparameters": {**result["hyperparameters"], "languages": languages or "all",
                             "record_schemes": record_schemes or "all"},
         "figures": result["figures"],
         "hold_out_files": [str(Path(p).resolve()) for p in hold_out],
     }
-    write_trained_on(partial, TrainedOn(f"trained:{name}", frozenset(result["records"]), frozenset(held), seed))
+    write_trained_on(partial, TrainedOn(f"trained:{name}", frozenset(result["records"]), frozenset(held), seed,
+                                        frozenset(for_ranker)))
     write_manifest(partial, manifest)
     replace_folder(partial, folder / name)
     say("preparing it for ONNX Runtime")
@@ -191,18 +203,18 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     from kgart.embeddings.projection import (
         ProjectionParameters,
         base_vectors,
-        encode,
         learn_projection,
         mine_examples,
         ranks,
         repeat_records,
         save_projected,
         split_dev,
+        text_vectors,
     )
 
     if resume:
         say("a projection run is not resumed: it starts again")
-    params = ProjectionParameters(epochs=epochs or 3, batch_size=batch_size or 512,
+    params = ProjectionParameters(epochs=epochs or ProjectionParameters.epochs, batch_size=batch_size or 512,
                                   learning_rate=learning_rate or 1e-3, seed=seed)
     examples, concepts = mine_examples(store, held_out=held, labels=pairs // 2, seed=seed, languages=languages,
                                        record_schemes=record_schemes, progress=say)
@@ -211,25 +223,32 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     train, dev = split_dev(examples, min(500, len(examples) // 10), seed)
     train = repeat_records(train, params)
     say(f"{len(train):,} training examples ({', '.join(f'{k} {v:,}' for k, v in sorted(examples.counts.items()))}; "
-        f"few records repeated); {len(examples.records):,} records; {examples.held_out_found:,} held-out records "
-        f"found and left out; {len(dev)} dev examples")
+        f"few records repeated); {len(examples.records):,} records; {examples.held_out_found:,} held-out or "
+        f"kept records left out; {len(dev)} dev examples")
     encoder = get_encoder("minilm")
     vectors = {name: base_vectors(store, name, c, encoder, progress=say) for name, c in concepts.items()
                if name in set(train.schemes) | set(dev.schemes)}
     texts = sorted(set(train.texts) | set(dev.texts))
-    say(f"encoding {len(texts):,} distinct training texts with the frozen encoder")
-    encoded = encode(encoder, texts)
+    encoded = text_vectors(store, encoder, texts, progress=say)
     row = {text: n for n, text in enumerate(texts)}
     train_anchors = encoded[[row[t] for t in train.texts]]
     dev_anchors = encoded[[row[t] for t in dev.texts]] if len(dev) else np.zeros((0, encoded.shape[1]), np.float32)
     before = ranks(dev_anchors, dev, vectors)
     say(f"dev examples before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on cpu")
     clock = time.monotonic()
-    weight, losses = learn_projection(train_anchors, train, vectors, params)
+    by_epoch: list[dict[str, float]] = []
+
+    def check(weight: np.ndarray) -> float:
+        figures = ranks(dev_anchors, dev, vectors, weight)
+        by_epoch.append(figures)
+        say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f}")
+        return figures["dev_r1"] + figures["dev_r10"]
+
+    weight, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None)
     seconds = time.monotonic() - clock
     after = ranks(dev_anchors, dev, vectors, weight)
-    say(f"dev examples after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f} "
-        f"({seconds:.0f} s of training; loss by epoch {losses})")
+    say(f"dev examples after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f}, the map of epoch "
+        f"{kept_epoch} ({seconds:.0f} s of training; loss by epoch {losses})")
     save_projected(minilm_path(), weight, partial / "encoder")
     return {"device": "cpu", "records": examples.records,
             "counts": {"examples": {k: int(v) for k, v in sorted(examples.counts.items())},
@@ -239,7 +258,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
                                 "hard_negatives": "every concept of the scheme (siblings, cousins); rejected codes "
                                                   "with a margin"},
             "figures": {"before": before, "after": after, "training_seconds": round(seconds, 1),
-                        "loss_by_epoch": losses}}
+                        "loss_by_epoch": losses, "kept_epoch": kept_epoch,
+                        "dev_by_epoch": [[f["dev_r1"], f["dev_r10"]] for f in by_epoch]}}
 
 
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
@@ -272,7 +292,7 @@ def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int
     train_pairs = [Pair(**p) for p in saved["train"]]
     dev = [Pair(**p) for p in saved["dev"]]
     say(f"{len(train_pairs):,} training pairs ({', '.join(f'{k} {v:,}' for k, v in sorted(saved['counts'].items()))}); "
-        f"{len(saved['records']):,} records; {saved['held_out_found']:,} held-out records found and left out; "
+        f"{len(saved['records']):,} records; {saved['held_out_found']:,} held-out or kept records left out; "
         f"{len(dev)} dev pairs")
     target = pick_device(device)
     from sentence_transformers import SentenceTransformer
@@ -317,7 +337,9 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
     label length and the query's length. Each record is asked for with itself and every
     held-out record out of the neighbours and the priors; how far the weights may move is
     chosen by cross-validation over records. A scheme with fewer than 30 coded records keeps
-    kgart/blend.toml."""
+    kgart/blend.toml. Over a trained encoder, only the records that encoder kept out of its
+    training are learned from (its own training records would make the vectors look better
+    than they are on new records)."""
     import json
     import random
 
@@ -333,12 +355,14 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
 
     config, store, folder = _training_store(obj, name)
     held = _held_out(hold_out)
+    own_encoder = False
     if (folder / name / "manifest.json").exists():
         trained = open_trained(folder, name)
         previous = trained.trained_on()
         held |= set(previous.held_out)
         model = f"trained:{name}"
         manifest = trained.manifest
+        own_encoder = (folder / name / "encoder").is_dir()
     else:
         model, previous = config.model, TrainedOn(f"trained:{name}", frozenset(), frozenset())
         from kgart.embeddings.encoders import model_id_for
@@ -359,6 +383,13 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
         coded = coded_records(retriever, scheme)
         held_coded = [r for r in coded if r.iri in unseen or r.identifier in held]
         records = [r for r in coded if not (r.iri in unseen or r.identifier in held) and (r.title or r.description)]
+        if own_encoder:  # only records its vectors were not fitted on
+            records = [r for r in records if (r.identifier or r.iri) in previous.for_ranker]
+            if len(records) < MIN_RECORDS:
+                click.echo(f"{scheme}: the encoder of trained:{name} kept {len(records)} of its coded records out of "
+                           f"its training, fewer than {MIN_RECORDS} to learn a blend over its vectors from (a ranker "
+                           "fitted on the encoder's own training records trusts them too much): kgart/blend.toml stays")
+                continue
         if len(records) < MIN_RECORDS:
             click.echo(f"{scheme}: {len(records)} coded records, fewer than {MIN_RECORDS}: kgart/blend.toml stays")
             continue
@@ -399,7 +430,8 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
             f"{k.split('_')[2]}: {v:.1f}" for k, v in f.items() if k.startswith("cv_mrr_")))
         click.echo("  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in ranker.weights.items()))
         manifest.setdefault("figures", {})[f"ranker_{scheme}"] = f
-    write_trained_on(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed))
+    write_trained_on(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed,
+                                              previous.for_ranker))
     manifest["ended"] = now()
     write_manifest(folder / name, manifest)
     from kgart.embeddings.trained import TrainedModel

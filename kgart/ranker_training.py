@@ -21,8 +21,9 @@ import numpy as np
 from kgart.errors import KgartError
 from kgart.ranker import FEATURES, LinearRanker
 from kgart.retrieval import COMPONENTS, Query, Retriever
+from kgart.splits import RANKER_MIN_RECORDS
 
-MIN_RECORDS = 30
+MIN_RECORDS = RANKER_MIN_RECORDS
 CANDIDATES = 100
 FOLDS = 5
 ROUNDS = (0, 1, 2, 4)  # 0: the hand-set blend as it is

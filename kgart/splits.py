@@ -60,6 +60,10 @@ class TrainedOn:
     records: frozenset[str]
     held_out: frozenset[str]
     seed: int | None = None
+    # Records the encoder kept out so that a ranker can learn the blend over its vectors from
+    # records they were not fitted on (a ranker fitted on the encoder's own training records
+    # trusts the vectors far more than unseen records warrant).
+    for_ranker: frozenset[str] = frozenset()
 
     def overlap(self, gold: Iterable[GoldItem]) -> list[GoldItem]:
         """The gold items this model was trained on (by their source identifier)."""
@@ -67,13 +71,24 @@ class TrainedOn:
 
     def as_json(self) -> dict[str, object]:
         return {"name": self.name, "seed": self.seed, "trained_on": sorted(self.records),
-                "held_out": sorted(self.held_out)}
+                "held_out": sorted(self.held_out), "kept_for_ranker": sorted(self.for_ranker)}
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> TrainedOn:
         return cls(str(data.get("name", "")), frozenset(map(str, data.get("trained_on") or [])),  # type: ignore[call-overload]
                    frozenset(map(str, data.get("held_out") or [])),  # type: ignore[call-overload]
-                   data.get("seed") if isinstance(data.get("seed"), int) else None)  # type: ignore[arg-type]
+                   data.get("seed") if isinstance(data.get("seed"), int) else None,  # type: ignore[arg-type]
+                   frozenset(map(str, data.get("kept_for_ranker") or [])))  # type: ignore[call-overload]
+
+
+RANKER_MIN_RECORDS = 30  # a scheme with fewer coded records keeps the hand-set blend
+
+
+def ranker_share(records: int, wanted: int) -> int:
+    """How many of a scheme's ``records`` coded records an encoder keeps out for a ranker: up to
+    ``wanted`` and a tenth of them, none where that tenth is too few to learn a blend from."""
+    share = min(wanted, records // 10)
+    return share if share >= RANKER_MIN_RECORDS else 0
 
 
 def refuse_leaks(gold: Sequence[GoldItem], trained: Iterable[TrainedOn]) -> None:

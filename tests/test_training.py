@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,9 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     assert set(split["trained_on"]) and not set(split["trained_on"]) & held_ids
     assert set(split["held_out"]) == held_ids
     assert manifest["method"] == "projection" and "dev examples after training" in out
+    reused = re.search(r"([\d,]+) training texts' vectors from the store", out)
+    assert reused and int(reused.group(1).replace(",", "")) >= 32  # the records' artwork vectors, not encoded again
+    assert manifest["figures"]["kept_epoch"] in range(1, 7) and len(manifest["figures"]["dev_by_epoch"]) == 6
     assert manifest["figures"]["after"]["dev_examples"] > 0 and manifest["counts"]["examples"]["record-iconclass"] == 32
     store = Store(location, read_only=True)
     assert store.ask("""ASK { GRAPH <https://w3id.org/kgart/graph/models> { ?m a kgart:TrainedModel ;
@@ -131,21 +135,62 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
                                         "--compare", "trained:tiny"], env={"KGART_USAGE_COUNTS": ""})
     assert refused.exit_code != 0 and "training data for trained:tiny" in refused.output
 
+    # The encoder learned from every coded record (40 are too few to keep some out): a ranker
+    # fitted on them would trust its vectors too much, so the hand-set blend stays.
     out = _run(["--store", str(location), "train", "ranker", "--name", "tiny", "--seed", "1"])
+    assert "kept 0 of its coded records" in out and not (folder / "ranker-iconclass.json").exists()
+
+    # A ranker over the configured model's vectors learns from the same records.
+    out = _run(["--store", str(location), "train", "ranker", "--name", "tiny-blend", "--hold-out", str(held),
+                "--seed", "1"])
     assert "iconclass: ranker from 32 records (" in out and "cross-validated R@1" in out
-    ranker = json.loads((folder / "ranker-iconclass.json").read_text(encoding="utf-8"))
-    assert ranker["model_id"] == manifest["model_id"] and set(ranker["weights"]) == set(FEATURES)
+    ranker = json.loads((location / "models" / "tiny-blend" / "ranker-iconclass.json").read_text(encoding="utf-8"))
+    assert set(ranker["weights"]) == set(FEATURES)
     out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
-                "--no-ablation", "--compare", "trained:tiny"])
-    assert "trained:tiny: learned ranker" in out
+                "--no-ablation", "--compare", "trained:tiny-blend"])
+    assert "trained:tiny-blend: learned ranker" in out
     explained = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "Saint Jerome in his study",
-                                          "--explain"], env={"KGART_USAGE_COUNTS": "", "KGART_MODEL": "trained:tiny"})
+                                          "--explain"],
+                                   env={"KGART_USAGE_COUNTS": "", "KGART_MODEL": "trained:tiny-blend"})
     assert explained.exit_code == 0, explained.output
     used = [name for name, weight in ranker["weights"].items() if weight]
     assert used and all(f"{name} " in explained.output for name in used)
     refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
-                                        "--compare", "trained:tiny"], env={"KGART_USAGE_COUNTS": ""})
-    assert refused.exit_code != 0 and "training data for trained:tiny" in refused.output
+                                        "--compare", "trained:tiny-blend"], env={"KGART_USAGE_COUNTS": ""})
+    assert refused.exit_code != 0 and "training data for trained:tiny-blend" in refused.output
+
+
+@pytest.mark.slow
+def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the encoder kept out is what the ranker over its vectors learns from, and only that."""
+    import kgart.ranker_training
+    import kgart.splits
+
+    location, table = tiny
+    held = tmp_path / "held.jsonl"
+    _run(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
+    held_ids = {json.loads(line)["source_id"] for line in held.read_text(encoding="utf-8").splitlines()}
+    # The real rule keeps records out only from schemes of 300 or more; the tiny store has 80.
+    monkeypatch.setattr(kgart.splits, "ranker_share", lambda records, wanted: min(wanted, records // 2))
+    monkeypatch.setattr(kgart.ranker_training, "MIN_RECORDS", 10)
+    out = _run(["--store", str(location), "train", "encoder", "--name", "kept", "--hold-out", str(held),
+                "--pairs", "120", "--ranker-records", "20", "--seed", "3"])
+    assert "kept out for kgart train ranker: 16 iconclass records" in out  # half of the 32 coded
+    folder = location / "models" / "kept"
+    split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
+    kept = set(split["kept_for_ranker"])
+    assert len(kept) == 16 and not kept & set(split["trained_on"]) and not kept & held_ids
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["counts"]["kept_for_ranker"] == {"iconclass": 16} and manifest["counts"]["held_out_found"] == 40
+
+    _run(["--store", str(location), "embed", "--model", "trained:kept", "--kind", "iconclass", "--kind", "artwork"])
+    out = _run(["--store", str(location), "train", "ranker", "--name", "kept", "--seed", "1"])
+    assert "iconclass: ranker from " in out
+    ranker = json.loads((folder / "ranker-iconclass.json").read_text(encoding="utf-8"))
+    assert 10 <= ranker["trained_records"] <= 16
+    split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
+    assert kept <= set(split["trained_on"]) and set(split["kept_for_ranker"]) == kept
 
 
 def _projected_vectors_are_the_encoders(location: Path, model_id: str) -> None:
