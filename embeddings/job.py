@@ -142,7 +142,7 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
             report.timings["read"] = time.perf_counter() - start
             if todo and encoder is None and modality == "text":
                 todo = _projected_from_base(store, model, models, node_kind, todo, report, set(current),
-                                            index_dir=index_dir, backend=backend)
+                                            index_dir=index_dir, backend=backend, progress=progress)
             if todo:
                 encoder = encoder or get_encoder(model, device, models)
                 _encode_and_write(store, encoder, modality, todo, batch_size, report, progress,
@@ -156,10 +156,11 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
 
 def _projected_from_base(store: TripleStore, model: str, models: Path | None, node_kind: NodeKind,
                          todo: Sequence[NodeInput], report: EmbedReport, had_vector: set[str], *,
-                         index_dir: Path | None, backend: str) -> list[NodeInput]:
+                         index_dir: Path | None, backend: str,
+                         progress: Callable[[int, int], None] | None = None) -> list[NodeInput]:
     """A trained projection's vectors are its map applied to the base model's: made from the
     base's stored vectors where those are current for the same text (seconds instead of
-    minutes). Returns the nodes still to encode."""
+    minutes). Returns the nodes still to encode; ``progress`` as for :func:`embed`."""
     from kgart.embeddings.encoders import project, read_projection
     from kgart.embeddings.trained import open_trained, trained_name
 
@@ -177,13 +178,17 @@ def _projected_from_base(store: TripleStore, model: str, models: Path | None, no
     base = current_vectors(store, base_id, node_kind, todo, index_dir=index_dir, backend=backend)
     ready = [n for n in todo if n.iri in base]
     graph = embeddings_graph(trained.model_id)
+    done = 0
     for chunk in _chunks(ready, CHUNK):
         vectors = project(np.stack([base[n.iri] for n in chunk]), weight)
         _write_batch(store, graph, trained.model_id, "text", chunk, vectors, had_vector)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(ready))
     report.projected += len(ready)
     report.timings["projected"] = time.perf_counter() - start
-    done = {n.iri for n in ready}
-    return [n for n in todo if n.iri not in done]
+    made = {n.iri for n in ready}
+    return [n for n in todo if n.iri not in made]
 
 
 # Texts handed to the encoder at once: it sorts them by length into batches of ``batch_size``

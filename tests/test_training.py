@@ -184,7 +184,14 @@ def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], t
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["kept_for_ranker"] == {"iconclass": 16} and manifest["counts"]["held_out_found"] == 40
 
-    _run(["--store", str(location), "embed", "--model", "trained:kept", "--kind", "iconclass", "--kind", "artwork"])
+    from kgart.embeddings.job import embed
+
+    calls: list[tuple[int, int]] = []
+    with Store(location) as store:
+        reports = embed(store, model="trained:kept", kinds=["iconclass", "artwork"],
+                        progress=lambda done, total: calls.append((done, total)))
+    assert all(r.projected == r.nodes and not r.encoded for r in reports)  # made from MiniLM's vectors
+    assert {total for _, total in calls} == {r.nodes for r in reports} and all(d == t for d, t in calls[-1:])
     out = _run(["--store", str(location), "train", "ranker", "--name", "kept", "--seed", "1"])
     assert "iconclass: ranker from " in out
     ranker = json.loads((folder / "ranker-iconclass.json").read_text(encoding="utf-8"))
