@@ -198,6 +198,14 @@ def project(vectors: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return _normalize(np.asarray(vectors, dtype=np.float32) @ weight.T)
 
 
+def with_offsets(vectors: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
+    """Concept vectors (normalised, through the map) with their learned offsets added (a
+    projection's, :mod:`kgart.embeddings.projection`), normalised again."""
+    if offsets is None:
+        return vectors
+    return _normalize(np.asarray(vectors, dtype=np.float32) + offsets)
+
+
 def read_projection(model_dir: str | Path) -> np.ndarray | None:
     """The linear map a sentence-transformers folder applies to its normalised vectors (a Dense
     module, then Normalize: what ``kgart train encoder`` learns on top of the frozen model). The

@@ -124,6 +124,7 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
     registry = Kinds.of(store)
     chosen = [registry.get(k) for k in kinds]  # an unknown name: KgartError naming the known ones
     models = models_folder(store)
+    named_model = encoder is None  # offsets belong to the named trained model, not a given encoder
     model_id = encoder.model_id if encoder is not None else model_id_for(model, models)
     modalities = encoder.modalities if encoder is not None else modalities_for(model)
     reports = []
@@ -140,13 +141,15 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
             todo = [n for n in nodes if current.get(n.iri) != n.source_hash(model_id, modality)]
             report.nodes, report.current = len(nodes), len(nodes) - len(todo)
             report.timings["read"] = time.perf_counter() - start
-            if todo and encoder is None and modality == "text":
+            offsets = _concept_offsets(model, models, node_kind) if named_model and modality == "text" else {}
+            if todo and named_model and modality == "text":
                 todo = _projected_from_base(store, model, models, node_kind, todo, report, set(current),
-                                            index_dir=index_dir, backend=backend, progress=progress)
+                                            index_dir=index_dir, backend=backend, progress=progress,
+                                            offsets=offsets)
             if todo:
                 encoder = encoder or get_encoder(model, device, models)
                 _encode_and_write(store, encoder, modality, todo, batch_size, report, progress,
-                                  had_vector=set(current), chunk_size=chunk_size or CHUNK)
+                                  had_vector=set(current), chunk_size=chunk_size or CHUNK, offsets=offsets)
             start = time.perf_counter()
             load_index(store, model_id, node_kind, modality, index_dir=index_dir, backend=backend)
             report.timings["index"] = time.perf_counter() - start
@@ -154,10 +157,34 @@ def embed(store: TripleStore, *, model: str = DEFAULT_MODEL, kinds: Sequence[str
     return reports
 
 
+def _concept_offsets(model: str, models: Path | None, node_kind: NodeKind) -> dict[str, np.ndarray]:
+    """A trained projection's learned offsets for the concepts of this kind (none for items)."""
+    from kgart.embeddings.trained import open_trained, trained_name
+
+    name = trained_name(model)
+    if name is None or not node_kind.is_concept:
+        return {}
+    return open_trained(models, name).concept_offsets(node_kind.name)
+
+
+def _offset(nodes: Sequence[NodeInput], vectors: np.ndarray, offsets: dict[str, np.ndarray]) -> np.ndarray:
+    """The vectors of concepts that have a learned offset, with it added (the rest as they are)."""
+    if not offsets:
+        return vectors
+    from kgart.embeddings.encoders import with_offsets
+
+    rows = np.zeros_like(vectors)
+    for n, node in enumerate(nodes):
+        if node.iri in offsets:
+            rows[n] = offsets[node.iri]
+    return with_offsets(vectors, rows)
+
+
 def _projected_from_base(store: TripleStore, model: str, models: Path | None, node_kind: NodeKind,
                          todo: Sequence[NodeInput], report: EmbedReport, had_vector: set[str], *,
                          index_dir: Path | None, backend: str,
-                         progress: Callable[[int, int], None] | None = None) -> list[NodeInput]:
+                         progress: Callable[[int, int], None] | None = None,
+                         offsets: dict[str, np.ndarray] | None = None) -> list[NodeInput]:
     """A trained projection's vectors are its map applied to the base model's: made from the
     base's stored vectors where those are current for the same text (seconds instead of
     minutes). Returns the nodes still to encode; ``progress`` as for :func:`embed`."""
@@ -180,7 +207,7 @@ def _projected_from_base(store: TripleStore, model: str, models: Path | None, no
     graph = embeddings_graph(trained.model_id)
     done = 0
     for chunk in _chunks(ready, CHUNK):
-        vectors = project(np.stack([base[n.iri] for n in chunk]), weight)
+        vectors = _offset(chunk, project(np.stack([base[n.iri] for n in chunk]), weight), offsets or {})
         _write_batch(store, graph, trained.model_id, "text", chunk, vectors, had_vector)
         done += len(chunk)
         if progress is not None:
@@ -198,14 +225,16 @@ CHUNK = 2048
 
 def _encode_and_write(store: TripleStore, encoder: Encoder, modality: str, todo: Sequence[NodeInput], batch_size: int,
                       report: EmbedReport, progress: Callable[[int, int], None] | None, *,
-                      had_vector: set[str] | frozenset[str] = frozenset(), chunk_size: int = 2048) -> None:
+                      had_vector: set[str] | frozenset[str] = frozenset(), chunk_size: int = 2048,
+                      offsets: dict[str, np.ndarray] | None = None) -> None:
     graph = embeddings_graph(encoder.model_id)
     encode_s = write_s = 0.0
     done = 0
     for chunk in _chunks(todo, chunk_size if modality == "text" else batch_size):
         t0 = time.perf_counter()
         if modality == "text":
-            vectors = encoder.encode_texts([n.text for n in chunk], batch_size=batch_size)
+            vectors = _offset(chunk, encoder.encode_texts([n.text for n in chunk], batch_size=batch_size),
+                              offsets or {})
             ok = list(range(len(chunk)))
         else:
             vectors, failures = encoder.encode_images([n.image for n in chunk])

@@ -16,10 +16,17 @@ Examples mined from the store, each a query-like text → the concepts it should
 ``rejected``       a record whose code a curator rejected → its codes, the rejected one
                    pushed down by a margin
 
+Beside the map, each concept learns an offset from its text's vector (``concept_offsets``):
+the map can only move all texts alike, while the catalogue says things of single concepts
+that no label says (which titles a subject is given to, in words its label never uses). Queries and
+artworks go through the map alone; a concept's vector is its text's through the map plus its
+offset, normalised.
+
 The map is saved as a sentence-transformers model (the base's modules, then Dense and
 Normalize) that ONNX Runtime runs like the default (:func:`kgart.embeddings.encoders.
-read_projection`), at the default's speed; its vectors can be made from the base model's
-stored vectors without encoding again (``kgart embed``).
+read_projection`), at the default's speed, and the offsets beside it
+(``concept-offsets.npz``); its vectors can be made from the base model's stored vectors
+without encoding again (``kgart embed`` adds the offsets either way).
 """
 
 from __future__ import annotations
@@ -32,9 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kgart.embeddings.encoders import MINILM_ID, Encoder, project
+from kgart.embeddings.encoders import MINILM_ID, Encoder, project, with_offsets
 from kgart.embeddings.job import current_vectors
 from kgart.embeddings.texts import read_nodes
+from kgart.embeddings.trained import OFFSETS_FILE
 from kgart.embeddings.training import ICONCLASS, Scheme, label_pairs, read_codes, read_records, read_scheme
 
 from kgart.annotations import Annotations
@@ -82,6 +90,9 @@ class ProjectionParameters:
     learning_rate: float = 1e-3
     scale: float = 20.0            # cosine → logit, as MultipleNegativesRankingLoss
     rejected_margin: float = 1.0   # added to a rejected code's logit while training
+    concept_offsets: bool = True   # each concept's own offset from its text's vector, learned beside the map …
+    offset_min_records: int = 1000  # … in a scheme with at least this many catalogued records (80 rows
+    offset_learning_rate: float = 1e-2  # for 40,000 Iconclass concepts only distort them)
     record_floor: int = 3000       # a scheme's records are repeated until they are about this many …
     max_repeat: int = 30           # … but at most this many times
     seed: int = 0
@@ -249,28 +260,37 @@ def encode(encoder: Encoder, texts: Sequence[str], chunk: int = 4096) -> np.ndar
 
 def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np.ndarray],
                      params: ProjectionParameters,
-                     check: Callable[[np.ndarray], float] | None = None) -> tuple[np.ndarray, list[float], int]:
-    """The map W (identity to start) that ranks each example's concepts first among all of its
-    scheme's: softmax over every concept, the example's codes all right answers. ``check``
-    scores a map on examples kept out of training (higher is better): after each epoch, and
-    the best epoch's map is the one returned. Returns W, each epoch's mean loss and the epoch
-    kept (1-based)."""
+                     check: Callable[[Learned], float] | None = None) -> tuple[Learned, list[float], int]:
+    """The map W (identity to start), and with ``params.concept_offsets`` an offset per concept
+    of each scheme with ``offset_min_records`` catalogued records or more, that rank each
+    example's concepts first among all of its scheme's: softmax over every concept, the
+    example's codes all right answers. A concept's vector is its text's vector through W, plus
+    its offset, normalised: the map carries what all concepts share, the offset what the
+    catalogue says of that one concept (which titles it is given to, whatever its label says).
+    ``check`` scores a result on examples kept out of training (higher is better): after each
+    epoch, and the best epoch's is the one returned. Returns it, each epoch's mean loss and the
+    epoch kept (1-based)."""
     import torch
     from tqdm import tqdm
 
     torch.manual_seed(params.seed)
     dimension = anchors.shape[1]
     weight = torch.nn.Parameter(torch.eye(dimension))
-    optimizer = torch.optim.Adam([weight], lr=params.learning_rate)
-    queries = torch.from_numpy(np.ascontiguousarray(anchors, dtype=np.float32))
     documents = {name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
                  for name, v in concept_vectors.items()}
+    offsets = {name: torch.nn.Parameter(torch.zeros_like(d)) for name, d in documents.items()
+               if params.concept_offsets and examples.counts[f"record-{name}"] >= params.offset_min_records}
+    groups: list[dict[str, Any]] = [{"params": [weight], "lr": params.learning_rate}]
+    if offsets:
+        groups.append({"params": list(offsets.values()), "lr": params.offset_learning_rate})
+    optimizer = torch.optim.Adam(groups)
+    queries = torch.from_numpy(np.ascontiguousarray(anchors, dtype=np.float32))
     rng = np.random.default_rng(params.seed)
     by_scheme: dict[str, np.ndarray] = {}
     for name in documents:
         by_scheme[name] = np.array([i for i, s in enumerate(examples.schemes) if s == name], dtype=np.int64)
     losses = []
-    best: tuple[float, int, np.ndarray] | None = None
+    best: tuple[float, int, Learned] | None = None
     for epoch in range(params.epochs):
         batches = [rows[start:start + params.batch_size] for name, rows in sorted(by_scheme.items())
                    for rows in [rng.permutation(rows)] for start in range(0, len(rows), params.batch_size)]
@@ -281,6 +301,8 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
             scheme = examples.schemes[int(rows[0])]
             q = torch.nn.functional.normalize(queries[rows] @ weight.T, dim=1)
             d = torch.nn.functional.normalize(documents[scheme] @ weight.T, dim=1)
+            if scheme in offsets:
+                d = torch.nn.functional.normalize(d + offsets[scheme], dim=1)
             logits = params.scale * (q @ d.T)
             right = torch.zeros_like(logits, dtype=torch.bool)
             for r, i in enumerate(rows):
@@ -293,34 +315,59 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
             optimizer.step()
             total += float(loss.item())
         losses.append(round(total / max(1, len(batches)), 4))
-        current = weight.detach().numpy().astype(np.float32).copy()
+        current = Learned(weight.detach().numpy().astype(np.float32).copy(),
+                          {name: o.detach().numpy().astype(np.float32).copy() for name, o in offsets.items()})
         score = check(current) if check is not None else float(epoch)
         if best is None or score > best[0]:
             best = (score, epoch + 1, current)
     if best is None:  # no epochs: the identity
-        return weight.detach().numpy().astype(np.float32), losses, 0
+        return Learned(np.eye(dimension, dtype=np.float32), {}), losses, 0
     return best[2], losses, best[1]
 
 
+@dataclass
+class Learned:
+    """What a projection run learns: the map, and per scheme each concept's offset (rows in
+    the order of that scheme's :class:`Concepts`; none without ``concept_offsets``)."""
+
+    weight: np.ndarray
+    offsets: dict[str, np.ndarray]
+
+    def concept_matrix(self, scheme: str, base: np.ndarray) -> np.ndarray:
+        """A scheme's concept vectors under this model, from the base model's."""
+        return with_offsets(project(base, self.weight), self.offsets.get(scheme))
+
+
 def ranks(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np.ndarray],
-          weight: np.ndarray | None = None) -> dict[str, float]:
+          learned: Learned | None = None) -> dict[str, float]:
     """R@1 and R@10 (in %) of each example's best-placed concept among all of its scheme's:
     the training's own before/after check on examples kept out of it."""
-    def mapped(m: np.ndarray) -> np.ndarray:
-        return project(m, weight if weight is not None else np.eye(m.shape[1], dtype=np.float32))
-
     found = []
     for name, docs in concept_vectors.items():
         rows = [i for i, s in enumerate(examples.schemes) if s == name]
         if not rows:
             continue
-        scores = mapped(anchors[rows]) @ mapped(docs).T
+        if learned is None:
+            scores = anchors[rows] @ docs.T
+        else:
+            scores = project(anchors[rows], learned.weight) @ learned.concept_matrix(name, docs).T
         for r, i in enumerate(rows):
             best = scores[r, examples.targets[i]].max()
             found.append(int((scores[r] > best).sum()))
     rank = np.array(found)
     return {"dev_r1": round(100.0 * float((rank < 1).mean()), 1) if found else 0.0,
             "dev_r10": round(100.0 * float((rank < 10).mean()), 1) if found else 0.0, "dev_examples": float(len(found))}
+
+
+def save_offsets(folder: Path, learned: Learned, concepts: dict[str, Concepts]) -> None:
+    """Each scheme's concept offsets beside the encoder (float16: they are small corrections),
+    keyed by concept IRI; ``kgart embed`` adds them to the concepts' vectors."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, matrix in learned.offsets.items():
+        arrays[f"{name}.iris"] = np.array(concepts[name].iris)
+        arrays[f"{name}.offsets"] = matrix.astype(np.float16)
+    if arrays:
+        np.savez(folder / OFFSETS_FILE, **arrays)  # type: ignore[arg-type]
 
 
 def save_projected(base_dir: str, weight: np.ndarray, out_dir: Path) -> Any:

@@ -12,6 +12,8 @@ the user data folder, one per server):
 ``encoder/``       the fine-tuned sentence-transformers model, when the encoder was trained
                    (run through ONNX Runtime like the default); without it the base
                    model's vectors are used as they are
+``concept-offsets.npz``  a projection's learned offset of each concept from its text's
+                   vector, per scheme (added to the concepts' vectors by ``kgart embed``)
 ``ranker-SCHEME.json``  a learned blend per scheme (:mod:`kgart.ranker`), when trained
 
 Vectors of a trained encoder carry its model id ``kgart-trained/NAME/RUN``: a new training
@@ -28,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kgart.errors import ConfigError, KgartError
 from kgart.ranker import LinearRanker
 from kgart.rdf import IRI, KGART, KGART_BASE, PROV, RDF, RDFS, XSD, Literal, Triple, graph_iri, slug
@@ -37,6 +41,7 @@ from kgart.triplestore import TripleStore
 PREFIX = "trained:"
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")  # also a folder name
 MODELS_GRAPH = "models"
+OFFSETS_FILE = "concept-offsets.npz"
 
 
 def models_folder(store: TripleStore) -> Path | None:
@@ -90,6 +95,21 @@ class TrainedModel:
         if not path.exists():
             return TrainedOn(f"trained:{self.name}", frozenset(), frozenset())
         return TrainedOn.from_json({**json.loads(path.read_text(encoding="utf-8")), "name": f"trained:{self.name}"})
+
+    def concept_offsets(self, scheme: str) -> dict[str, np.ndarray]:
+        """A projection's learned offset of each concept of ``scheme`` (by IRI), added to the
+        concept's vector by ``kgart embed``; empty for a model without them."""
+        path = self.folder / OFFSETS_FILE
+        if not path.exists():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                if f"{scheme}.iris" not in saved:
+                    return {}
+                iris, matrix = saved[f"{scheme}.iris"], saved[f"{scheme}.offsets"].astype(np.float32)
+        except (OSError, ValueError, KeyError) as e:
+            raise KgartError(f"cannot read {path}: {e}") from e
+        return {str(iri): matrix[n] for n, iri in enumerate(iris)}
 
     def rankers(self) -> dict[str, LinearRanker]:
         out = {}

@@ -120,6 +120,9 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
               help="[default: projection 6, the epoch best on the dev examples kept; full 1]")
 @click.option("--batch", "batch_size", type=click.IntRange(2, 4096), help="[default: projection 512, full 64]")
 @click.option("--learning-rate", type=float, help="[default: projection 1e-3, full 5e-5]")
+@click.option("--offset-records", type=click.IntRange(1), default=1000, show_default=True,
+              help="projection: a scheme with at least this many catalogued records also learns an offset per "
+                   "concept (what its catalogue says of each concept beyond its label).")
 @click.option("--ranker-records", type=click.IntRange(0), default=2000, show_default=True,
               help="Per scheme, up to this many coded records (a tenth at most; none under 300) kept out of the "
                    "encoder's training for kgart train ranker to learn the blend from.")
@@ -131,7 +134,8 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 @_friendly_errors
 def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: str, pairs: int,
                   languages: str | None, record_schemes: str | None, epochs: int | None, batch_size: int | None,
-                  learning_rate: float | None, ranker_records: int, seed: int, device: str | None,
+                  learning_rate: float | None, offset_records: int, ranker_records: int, seed: int,
+                  device: str | None,
                   resume: bool) -> None:
     """Train the default text encoder on what the store holds: catalogued records' titles →
     their codes, Iconclass's labels in every language and its keywords → the concept, with
@@ -166,7 +170,8 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     run_with = _projection_run if method == "projection" else _full_run
     result = run_with(store, held=held | for_ranker, partial=partial, say=say, pairs=pairs,
                       languages=_listed(languages), record_schemes=_listed(record_schemes), epochs=epochs,
-                      batch_size=batch_size, learning_rate=learning_rate, seed=seed, device=device, resume=resume)
+                      batch_size=batch_size, learning_rate=learning_rate, offset_records=offset_records, seed=seed,
+                      device=device, resume=resume)
     run = time.strftime("%Y%m%dT%H%M%S")
     model_id = f"kgart-trained/{name}/{run}"
     manifest: dict[str, Any] = {
@@ -193,7 +198,8 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
 
 def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
                     record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
-                    learning_rate: float | None, seed: int, device: str | None, resume: bool) -> dict[str, Any]:
+                    learning_rate: float | None, offset_records: int, seed: int, device: str | None,
+                    resume: bool) -> dict[str, Any]:
     """A linear map learned over the frozen encoder's vectors (kgart.embeddings.projection)."""
     import dataclasses
 
@@ -201,12 +207,14 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
 
     from kgart.embeddings.encoders import get_encoder, minilm_path
     from kgart.embeddings.projection import (
+        Learned,
         ProjectionParameters,
         base_vectors,
         learn_projection,
         mine_examples,
         ranks,
         repeat_records,
+        save_offsets,
         save_projected,
         split_dev,
         text_vectors,
@@ -215,7 +223,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     if resume:
         say("a projection run is not resumed: it starts again")
     params = ProjectionParameters(epochs=epochs or ProjectionParameters.epochs, batch_size=batch_size or 512,
-                                  learning_rate=learning_rate or 1e-3, seed=seed)
+                                  learning_rate=learning_rate or 1e-3, offset_min_records=offset_records, seed=seed)
     examples, concepts = mine_examples(store, held_out=held, labels=pairs // 2, seed=seed, languages=languages,
                                        record_schemes=record_schemes, progress=say)
     if not any(s.startswith("record-") for s in examples.sources) and not len(examples):
@@ -238,18 +246,19 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     clock = time.monotonic()
     by_epoch: list[dict[str, float]] = []
 
-    def check(weight: np.ndarray) -> float:
-        figures = ranks(dev_anchors, dev, vectors, weight)
+    def check(learned: Learned) -> float:
+        figures = ranks(dev_anchors, dev, vectors, learned)
         by_epoch.append(figures)
         say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f}")
         return figures["dev_r1"] + figures["dev_r10"]
 
-    weight, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None)
+    learned, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None)
     seconds = time.monotonic() - clock
-    after = ranks(dev_anchors, dev, vectors, weight)
+    after = ranks(dev_anchors, dev, vectors, learned)
     say(f"dev examples after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f}, the map of epoch "
         f"{kept_epoch} ({seconds:.0f} s of training; loss by epoch {losses})")
-    save_projected(minilm_path(), weight, partial / "encoder")
+    save_projected(minilm_path(), learned.weight, partial / "encoder")
+    save_offsets(partial, learned, {name: c for name, c in concepts.items() if name in vectors})
     return {"device": "cpu", "records": examples.records,
             "counts": {"examples": {k: int(v) for k, v in sorted(examples.counts.items())},
                        "training_examples": len(train), "records": len(examples.records),
@@ -264,7 +273,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
 
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
               record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
-              learning_rate: float | None, seed: int, device: str | None, resume: bool) -> dict[str, Any]:
+              learning_rate: float | None, offset_records: int, seed: int, device: str | None,
+              resume: bool) -> dict[str, Any]:
     """All the encoder's layers fine-tuned on mined pairs with sentence-transformers' trainer."""
     import json
     import random

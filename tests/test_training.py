@@ -106,7 +106,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     held_ids = {json.loads(line)["source_id"] for line in held.read_text(encoding="utf-8").splitlines()}
 
     out = _run(["--store", str(location), "train", "encoder", "--name", "tiny", "--hold-out", str(held),
-                "--pairs", "120", "--batch", "8", "--seed", "3"])
+                "--pairs", "120", "--batch", "8", "--offset-records", "10", "--seed", "3"])
     folder = location / "models" / "tiny"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
@@ -201,26 +201,32 @@ def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], t
 
 
 def _projected_vectors_are_the_encoders(location: Path, model_id: str) -> None:
-    """The vectors kgart embed made from the base model's (the map applied) are what the trained
-    encoder gives, through ONNX Runtime and through sentence-transformers alike."""
-    from kgart.embeddings.encoders import get_encoder
+    """The vectors kgart embed made from the base model's (the map applied, and a concept's
+    learned offset added) are what the trained encoder gives, through ONNX Runtime and through
+    sentence-transformers alike."""
+    from kgart.embeddings.encoders import get_encoder, with_offsets
     from kgart.embeddings.job import stored_vectors
     from kgart.embeddings.texts import read_nodes
+    from kgart.embeddings.trained import open_trained
     from sentence_transformers import SentenceTransformer
 
     store = Store(location, read_only=True)
-    nodes = {n.iri: n.text for n in read_nodes(store, "iconclass")}
-    iris, matrix, _ = stored_vectors(store, model_id, "iconclass", "text")
     encoder = get_encoder("trained:tiny", models=location / "models")
-    texts = [nodes[iri] for iri in iris[:20]]
-    onnx = encoder.encode_texts(texts)
-    library = SentenceTransformer(str(location / "models" / "tiny" / "encoder"), device="cpu").encode(
-        texts, normalize_embeddings=True)
+    offsets = open_trained(location / "models", "tiny").concept_offsets("iconclass")
+    assert offsets and max(float(np.linalg.norm(o)) for o in offsets.values()) > 0.01
+    for kind in ("iconclass", "artwork"):
+        nodes = {n.iri: n.text for n in read_nodes(store, kind)}
+        iris, matrix, _ = stored_vectors(store, model_id, kind, "text")
+        texts = [nodes[iri] for iri in iris[:20]]
+        onnx = encoder.encode_texts(texts)
+        library = SentenceTransformer(str(location / "models" / "tiny" / "encoder"), device="cpu").encode(
+            texts, normalize_embeddings=True)
+        assert np.allclose(np.sum(onnx * library, axis=1), 1.0, atol=1e-3)
+        expected = with_offsets(onnx, np.stack([offsets[i] for i in iris[:20]])) if kind == "iconclass" else onnx
+        assert np.allclose(np.sum(expected * matrix[:20], axis=1), 1.0, atol=1e-3)
+        base = get_encoder("minilm").encode_texts(texts)
+        assert np.mean(np.sum(base * onnx, axis=1)) < 0.9999  # the map did change them
     store.close()
-    assert np.allclose(np.sum(onnx * matrix[:20], axis=1), 1.0, atol=1e-3)
-    assert np.allclose(np.sum(onnx * library, axis=1), 1.0, atol=1e-3)
-    base = get_encoder("minilm").encode_texts(texts)
-    assert np.mean(np.sum(base * onnx, axis=1)) < 0.9999  # the map did change them
 
 
 @pytest.mark.slow
