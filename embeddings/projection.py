@@ -364,7 +364,9 @@ def save_offsets(folder: Path, learned: Learned, concepts: dict[str, Concepts]) 
     keyed by concept IRI; ``kgart embed`` adds them to the concepts' vectors."""
     arrays: dict[str, np.ndarray] = {}
     for name, matrix in learned.offsets.items():
-        arrays[f"{name}.iris"] = np.array(concepts[name].iris)
+        # IRIs as one UTF-8 text, a line each (a fixed-width unicode array takes 4 bytes a
+        # character of the longest IRI: 60 MB for Iconclass's)
+        arrays[f"{name}.iris"] = np.frombuffer("\n".join(concepts[name].iris).encode("utf-8"), dtype=np.uint8)
         arrays[f"{name}.offsets"] = matrix.astype(np.float16)
     if arrays:
         np.savez(folder / OFFSETS_FILE, **arrays)  # type: ignore[arg-type]

@@ -106,9 +106,12 @@ class TrainedModel:
             with np.load(path, allow_pickle=False) as saved:
                 if f"{scheme}.iris" not in saved:
                     return {}
-                iris, matrix = saved[f"{scheme}.iris"], saved[f"{scheme}.offsets"].astype(np.float32)
+                stored, matrix = saved[f"{scheme}.iris"], saved[f"{scheme}.offsets"].astype(np.float32)
+            iris = stored.tobytes().decode("utf-8").split("\n") if stored.dtype == np.uint8 else list(stored)
         except (OSError, ValueError, KeyError) as e:
             raise KgartError(f"cannot read {path}: {e}") from e
+        if len(iris) != len(matrix):
+            raise KgartError(f"{path}: {len(iris)} {scheme} concepts for {len(matrix)} offsets")
         return {str(iri): matrix[n] for n, iri in enumerate(iris)}
 
     def rankers(self) -> dict[str, LinearRanker]:
