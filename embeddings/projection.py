@@ -204,39 +204,20 @@ def _add_rejections(store: TripleStore, records: dict[str, tuple[str, str]],
                 examples.counts["rejected"] += 1
 
 
-def base_vectors(store: TripleStore, scheme: str, concepts: Concepts, encoder: Encoder,
-                 progress: Progress | None = None) -> np.ndarray:
-    """The frozen encoder's vectors of a scheme's concepts: the store's where they are current
-    for the same text, the rest encoded."""
-    say = progress or (lambda _message: None)
-    found = (current_vectors(store, MINILM_ID, scheme, list(read_nodes(store, scheme)))
-             if encoder.model_id == MINILM_ID else {})
-    missing = [n for n, iri in enumerate(concepts.iris) if iri not in found]
-    say(f"{scheme}: {len(found):,} concept vectors from the store, {len(missing):,} to encode")
-    encoded = encode(encoder, [concepts.texts[n] for n in missing])
-    dimension = encoded.shape[1] if len(missing) else next(iter(found.values())).shape[0]
-    out = np.zeros((len(concepts.iris), dimension), dtype=np.float32)
-    for row, n in enumerate(missing):
-        out[n] = encoded[row]
-    for n, iri in enumerate(concepts.iris):
-        if iri in found:
-            out[n] = found[iri]
-    return out
-
-
-def text_vectors(store: TripleStore, encoder: Encoder, texts: Sequence[str],
-                 progress: Progress | None = None) -> np.ndarray:
-    """The frozen encoder's vectors of the training texts, in order: a catalogued record's text
-    is what its artwork was embedded with, so the store's vector is taken where it is current;
-    the rest (labels, keywords, records not embedded yet) are encoded."""
+def frozen_vectors(store: TripleStore, encoder: Encoder, kind: str, texts: Sequence[str], what: str,
+                   progress: Progress | None = None) -> np.ndarray:
+    """The frozen encoder's vectors of ``texts``, in order: the store's vector of a node of
+    ``kind`` embedded with the same text where it is current (a concept's label, a catalogued
+    record's title: what its artwork was embedded with), the rest (labels in other languages,
+    keywords, nodes not embedded yet) encoded."""
     say = progress or (lambda _message: None)
     by_text: dict[str, np.ndarray] = {}
     if encoder.model_id == MINILM_ID:
-        nodes = list(read_nodes(store, "artwork"))
-        found = current_vectors(store, MINILM_ID, "artwork", nodes)
+        nodes = list(read_nodes(store, kind))
+        found = current_vectors(store, MINILM_ID, kind, nodes)
         by_text = {n.text: found[n.iri] for n in nodes if n.iri in found}
-    missing = [t for t in texts if t not in by_text]
-    say(f"{len(texts) - len(missing):,} training texts' vectors from the store, {len(missing):,} to encode")
+    missing = list(dict.fromkeys(t for t in texts if t not in by_text))
+    say(f"{sum(t in by_text for t in texts):,} {what} from the store, {len(missing):,} to encode")
     encoded = encode(encoder, missing)
     dimension = encoded.shape[1] if missing else (next(iter(by_text.values())).shape[0] if by_text else 0)
     out = np.zeros((len(texts), dimension), dtype=np.float32)

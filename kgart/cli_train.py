@@ -135,8 +135,7 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: str, pairs: int,
                   languages: str | None, record_schemes: str | None, epochs: int | None, batch_size: int | None,
                   learning_rate: float | None, offset_records: int, ranker_records: int, seed: int,
-                  device: str | None,
-                  resume: bool) -> None:
+                  device: str | None, resume: bool) -> None:
     """Train the default text encoder on what the store holds: catalogued records' titles →
     their codes, Iconclass's labels in every language and its keywords → the concept, with
     hard negatives from the hierarchy and from rejected codes.
@@ -209,7 +208,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     from kgart.embeddings.projection import (
         Learned,
         ProjectionParameters,
-        base_vectors,
+        frozen_vectors,
         learn_projection,
         mine_examples,
         ranks,
@@ -217,7 +216,6 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
         save_offsets,
         save_projected,
         split_dev,
-        text_vectors,
     )
 
     if resume:
@@ -226,7 +224,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
                                   learning_rate=learning_rate or 1e-3, offset_min_records=offset_records, seed=seed)
     examples, concepts = mine_examples(store, held_out=held, labels=pairs // 2, seed=seed, languages=languages,
                                        record_schemes=record_schemes, progress=say)
-    if not any(s.startswith("record-") for s in examples.sources) and not len(examples):
+    if not len(examples):
         raise KgartError("nothing to learn from: no catalogued records with codes and no Iconclass labels")
     train, dev = split_dev(examples, min(500, len(examples) // 10), seed)
     train = repeat_records(train, params)
@@ -234,10 +232,10 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
         f"few records repeated); {len(examples.records):,} records; {examples.held_out_found:,} held-out or "
         f"kept records left out; {len(dev)} dev examples")
     encoder = get_encoder("minilm")
-    vectors = {name: base_vectors(store, name, c, encoder, progress=say) for name, c in concepts.items()
-               if name in set(train.schemes) | set(dev.schemes)}
+    vectors = {name: frozen_vectors(store, encoder, name, c.texts, f"{name} concept vectors", progress=say)
+               for name, c in concepts.items() if name in set(train.schemes) | set(dev.schemes)}
     texts = sorted(set(train.texts) | set(dev.texts))
-    encoded = text_vectors(store, encoder, texts, progress=say)
+    encoded = frozen_vectors(store, encoder, "artwork", texts, "training texts' vectors", progress=say)
     row = {text: n for n, text in enumerate(texts)}
     train_anchors = encoded[[row[t] for t in train.texts]]
     dev_anchors = encoded[[row[t] for t in dev.texts]] if len(dev) else np.zeros((0, encoded.shape[1]), np.float32)
@@ -372,7 +370,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
         held |= set(previous.held_out)
         model = f"trained:{name}"
         manifest = trained.manifest
-        own_encoder = (folder / name / "encoder").is_dir()
+        own_encoder = trained.encoder_dir is not None
     else:
         model, previous = config.model, TrainedOn(f"trained:{name}", frozenset(), frozenset())
         from kgart.embeddings.encoders import model_id_for

@@ -125,7 +125,7 @@ class KeywordIndex:
     def _fill(self, store: TripleStore, kinds: list[NodeKind], stamp: str) -> None:
         """One FTS5 table per kind (a query only walks its own kind's postings), inside the
         rebuild's transaction."""
-        for kind in kinds:  # one table per kind: a query only walks its own kind's postings
+        for kind in kinds:
             table = f"docs_{kind.name}"  # kind names are [a-z][a-z0-9_]* (kgart.kinds)
             self.db.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(iri UNINDEXED, "
                             "text, tokenize = 'unicode61 remove_diacritics 2')")
