@@ -1,6 +1,6 @@
 """A learned blend: one weight per feature, learned from catalogued records (``kgart train ranker``).
 
-The features are the blend's components (``vector`` … ``neighbours``, unweighted) and
+The features are the blend's components (``vector`` … ``nearest``, unweighted) and
 what the hand-set blend cannot see: the concept's depth and number of children, its
 label's length, the query's length with the components it makes more or less reliable,
 and the prior and the neighbours' votes scaled by how well the concept matches the query.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-COMPONENT_FEATURES = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
+COMPONENT_FEATURES = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest")
 CONCEPT_FEATURES = ("depth", "child_count", "label_words")
 QUERY_FEATURES = ("vector_by_query_words", "prior_by_query_words", "prior_by_vector", "neighbours_by_vector")
 FEATURES = COMPONENT_FEATURES + CONCEPT_FEATURES + QUERY_FEATURES

@@ -11,6 +11,9 @@ A concept's score is a weighted sum of components, each explainable:
 ``prior``     how often collections use the code (log-scaled usage counts, per scheme)
 ``neighbours``  the codes of the most similar annotated artworks in the loaded
               collections, each vote weighted by that artwork's cosine, scaled 0–1
+``nearest``   the same votes from the few most similar only (3 by default): a catalogue's
+              series (a sketchbook's pages, a print run) share titles and codes, which
+              fifty voters drown
 
 The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
 setting); ``kgart eval suggest`` measures what each adds. A scheme with a learned ranker
@@ -53,7 +56,7 @@ from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
 
-COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours")
+COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest")
 TARGETS = ("concept", "artwork", "sentence")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
 
@@ -97,6 +100,7 @@ class BlendConfig:
     scheme_weights: dict[str, dict[str, float]] = field(default_factory=dict)
     neighbour_count: int = 50
     translate_queries: bool = True  # queries in another language go to the encoder in English
+    nearest_count: int = 3  # how many of the most similar annotated artworks vote for ``nearest``
 
     def __post_init__(self) -> None:
         # A component a configuration does not name is off.
@@ -135,7 +139,8 @@ class BlendConfig:
             return cls(weights, float(fusion.get("title", 1.0)), float(fusion.get("description", 0.6)),
                        float(fusion.get("image", 1.0)), int(data.get("keyword_candidates", 200)),
                        {scheme: {k: float(v) for k, v in table.items()} for scheme, table in overrides.items()},
-                       int(data.get("neighbours", 50)), _flag(data.get("translate_queries", True)))
+                       int(data.get("neighbours", 50)), _flag(data.get("translate_queries", True)),
+                       int(data.get("nearest", 3)))
         except (TypeError, ValueError) as e:
             raise ConfigError(f"blend weights must be numbers: {e}") from e
 
@@ -601,10 +606,17 @@ class Retriever:
         """Votes for concepts from the ``k`` annotated artworks most like the query (``exclude``:
         artworks that must not vote, such as the items under evaluation); None when no
         stored artwork carries the scheme's concepts."""
+        votes = self.neighbour_votes_by_count(vector, scheme, [k], exclude)
+        return votes[0] if votes else None
+
+    def neighbour_votes_by_count(self, vector: np.ndarray, scheme: str, counts: Sequence[int],
+                                 exclude: frozenset[str] = frozenset()) -> list[np.ndarray]:
+        """:meth:`neighbour_votes` for each of ``counts`` voters (``neighbours`` and ``nearest``
+        from one similarity pass); empty when no stored artwork carries the scheme's concepts."""
         annotated = self.annotations(scheme)
         if not annotated.rows.size:
-            return None
-        return annotated.votes(vector, k, len(self.scheme_tree(scheme).iris), exclude)
+            return []
+        return annotated.votes(vector, counts, len(self.scheme_tree(scheme).iris), exclude)
 
     def raw_components(self, query: Query, scheme: str = "iconclass", exclude: frozenset[str] = frozenset(),
                        wanted: Iterable[str] = COMPONENTS, config: BlendConfig | None = None) -> dict[str, np.ndarray]:
@@ -634,10 +646,11 @@ class Retriever:
         prior = self.prior(scheme, exclude) if "prior" in wanted else None
         if prior is not None:
             raw["prior"] = prior
-        votes = self.neighbour_votes(vector, scheme, config.neighbour_count, exclude) if "neighbours" in wanted \
-            else None
-        if votes is not None:
-            raw["neighbours"] = votes
+        voters = {name: count for name, count in (("neighbours", config.neighbour_count),
+                                                  ("nearest", config.nearest_count)) if name in wanted}
+        if voters:
+            raw.update(zip(voters, self.neighbour_votes_by_count(vector, scheme, list(voters.values()), exclude),
+                           strict=False))
         return raw
 
     def ranking_features(self, query: Query, scheme: str = "iconclass",
@@ -863,22 +876,27 @@ class _Annotations:
         matrix = np.ascontiguousarray(index.matrix[rows], dtype=np.float32) if gathered else index.matrix
         return cls(matrix, gathered, {a: i for i, a in enumerate(iris)}, rows, starts, concepts, signs)
 
-    def votes(self, vector: np.ndarray, k: int, n_concepts: int, exclude: frozenset[str]) -> np.ndarray:
+    def votes(self, vector: np.ndarray, counts: Sequence[int], n_concepts: int, exclude: frozenset[str]
+              ) -> list[np.ndarray]:
+        """Each count's votes (the ``k`` most similar artworks, each vote weighted by its cosine,
+        scaled to the best), from one pass over the vectors."""
         sims = np.asarray(self.matrix @ vector, dtype=np.float32)
         if not self.gathered:
             sims = sims[self.rows]
         if exclude:
             sims[[self.position[a] for a in exclude if a in self.position]] = -np.inf
-        k = min(k, int(np.isfinite(sims).sum()))
-        out = np.zeros(n_concepts, dtype=np.float32)
-        if k <= 0:
-            return out
-        top = np.argpartition(-sims, k - 1)[:k]
-        for i in top:
-            part = slice(self.starts[i], self.starts[i + 1])
-            out[self.concepts[part]] += self.signs[part] * max(float(sims[i]), 0.0)
-        best = out.max()
-        return np.maximum(out / best, -1.0) if best > 0 else np.maximum(out, -1.0)
+        most = min(max(counts, default=0), int(np.isfinite(sims).sum()))
+        top = np.argpartition(-sims, most - 1)[:most] if most > 0 else np.zeros(0, dtype=np.int64)
+        top = top[np.argsort(-sims[top], kind="stable")]
+        out = []
+        for k in counts:
+            votes = np.zeros(n_concepts, dtype=np.float32)
+            for i in top[:k]:
+                part = slice(self.starts[i], self.starts[i + 1])
+                votes[self.concepts[part]] += self.signs[part] * max(float(sims[i]), 0.0)
+            best = votes.max()
+            out.append(np.maximum(votes / best, -1.0) if best > 0 else np.maximum(votes, -1.0))
+        return out
 
 
 def load_priors(paths: Iterable[str | Path]) -> dict[str, float]:

@@ -315,6 +315,33 @@ def test_neighbours_vote_with_their_codes_unless_left_out(hand_built: Retriever)
     assert retriever.search_concepts(Query(text="q"), config=config_off, k=1, labels=False)[0].notation == "11H1"
 
 
+def test_nearest_votes_from_the_few_most_similar_beside_the_neighbours(hand_built: Retriever, tmp_path: Path
+                                                                         ) -> None:
+    """One pass gives both: the single nearest artwork's code for ``nearest``, the three
+    nearest's majority for ``neighbours``."""
+    hand_built.store.update(f"""INSERT DATA {{ GRAPH <https://w3id.org/kgart/graph/demo> {{
+        <urn:a> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11H")}> .
+        <urn:b> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11A3")}> .
+        <urn:c> a schema:VisualArtwork ; dcterms:subject <{notation_iri("11A3")}> }} }}""")
+    concepts = hand_built.index("iconclass")
+    artworks = MatrixIndex(["urn:a", "urn:b", "urn:c"],
+                           np.array([[1, 0, 0], [0.8, 0, 0.6], [0.8, 0.6, 0]], dtype=np.float32))
+    retriever = Retriever(hand_built.store, hand_built.encoder,
+                          lambda kind: artworks if kind == "artwork" else concepts)  # type: ignore[arg-type,return-value]
+    config = BlendConfig({"vector": 1.0, "neighbours": 1.0, "nearest": 1.0}, neighbour_count=3, nearest_count=1)
+    raw = retriever.raw_components(Query(text="q"), "iconclass", config=config)
+    row = retriever.scheme_tree("iconclass").row
+    h, a3 = row[notation_iri("11H")], row[notation_iri("11A3")]
+    assert raw["nearest"][h] == pytest.approx(1.0) and raw["nearest"][a3] == 0.0
+    assert raw["neighbours"][a3] == pytest.approx(1.0) and raw["neighbours"][h] < 1.0  # 0.8 + 0.8 against 1.0
+    left_out = retriever.raw_components(Query(text="q"), "iconclass", exclude=frozenset({"urn:a"}), config=config)
+    assert left_out["nearest"][a3] == pytest.approx(1.0) and left_out["nearest"][h] == 0.0
+    assert BlendConfig.load().nearest_count == 3 and BlendConfig.load().weights["nearest"] == 0.0  # off by hand
+    path = tmp_path / "blend.toml"
+    path.write_text("nearest = 5\n[weights]\nnearest = 0.2\n", encoding="utf-8")
+    assert (BlendConfig.load(path).nearest_count, BlendConfig.load(path).weights["nearest"]) == (5, 0.2)
+
+
 def test_records_in_store_finds_gold_items_by_source_id() -> None:
     from kgart.evaluation import records_in_store
 
