@@ -667,7 +667,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     else:
         click.echo("usage priors: none (set usage_counts; priors counted from the loaded collections "
                    "would include the gold items)")
-    if base.weights["neighbours"]:
+    if base.weights["neighbours"] or base.weights["nearest"]:
         click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
                    "and do not vote")
 
