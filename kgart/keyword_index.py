@@ -19,6 +19,7 @@ from kgart.triplestore import TripleStore
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 REBUILD_WAIT_MS = 600_000  # how long a process waits for another one rebuilding the index
+READ_WAIT_S = 30  # how long a search waits for a lock (in WAL mode only a checkpoint takes one)
 # Words too common to tell labels apart (the languages Iconclass has most text in). Left in,
 # they match most of the index and make a query slow for nothing.
 STOPWORDS = frozenset("""
@@ -78,7 +79,13 @@ class KeywordIndex:
             return self._shared
         connection = getattr(self._local, "db", None)
         if connection is None:
-            connection = self._local.db = sqlite3.connect(str(self.path), timeout=30)
+            connection = self._local.db = sqlite3.connect(str(self.path), timeout=READ_WAIT_S)
+            # Write-ahead logging: readers go on with the index as it was while another process
+            # rebuilds it (with a rollback journal a long rebuild locks them out and they fail).
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")  # kept in the file: set once
+            except sqlite3.OperationalError:
+                pass  # an index made before WAL, in use by another process: the next open sets it
         return connection
 
     def _indexed_kinds(self) -> set[str]:

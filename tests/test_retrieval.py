@@ -391,3 +391,25 @@ def test_two_processes_opening_a_changed_store_build_its_keyword_index_once(tmp_
             skos:notation "11I" ; skos:prefLabel "prophets"@en } }""")
         second.rebuild(store, _stamp(store))
         assert [h.iri for h in first.search("prophets", "iconclass")] == ["http://iconclass.org/11I"]
+
+
+def test_a_process_reads_the_keyword_index_while_another_one_rebuilds_it(tmp_path: Path) -> None:
+    """A rebuild holds the write lock for minutes on a large store; a command opening the index
+    meanwhile reads the index as it was instead of failing with "database is locked"."""
+    import sqlite3
+
+    from kgart.keyword_index import KeywordIndex
+
+    path = tmp_path / "keywords.sqlite"
+    first = KeywordIndex(path)
+    first.db.execute("INSERT INTO meta VALUES ('stamp', 'old')")
+    first.db.commit()
+    writer = sqlite3.connect(str(path), timeout=0)
+    writer.execute("BEGIN EXCLUSIVE")  # what a rebuild's commit of many pages takes
+    writer.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', 'new')")
+    try:
+        reader = KeywordIndex(path)
+        reader.db.execute("PRAGMA busy_timeout = 100")
+        assert reader.meta("stamp") == "old"
+    finally:
+        writer.rollback()
