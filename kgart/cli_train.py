@@ -215,6 +215,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
         repeat_records,
         save_offsets,
         save_projected,
+        scheme_mean,
         split_dev,
     )
 
@@ -247,8 +248,10 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     def check(learned: Learned) -> float:
         figures = ranks(dev_anchors, dev, vectors, learned)
         by_epoch.append(figures)
-        say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f}")
-        return figures["dev_r1"] + figures["dev_r10"]
+        schemes = [key.removeprefix("dev_r1_") for key in figures if key.startswith("dev_r1_")]
+        per_scheme = "; ".join(f"{s} {figures['dev_r1_' + s]:.1f} / {figures['dev_r10_' + s]:.1f}" for s in schemes)
+        say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f} ({per_scheme})")
+        return scheme_mean(figures)
 
     learned, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None)
     seconds = time.monotonic() - clock
@@ -266,7 +269,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
                                                   "with a margin"},
             "figures": {"before": before, "after": after, "training_seconds": round(seconds, 1),
                         "loss_by_epoch": losses, "kept_epoch": kept_epoch,
-                        "dev_by_epoch": [[f["dev_r1"], f["dev_r10"]] for f in by_epoch]}}
+                        "dev_by_epoch": [[f["dev_r1"], f["dev_r10"]] for f in by_epoch],
+                        "dev_by_epoch_and_scheme": by_epoch}}
 
 
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,

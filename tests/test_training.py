@@ -95,6 +95,57 @@ def test_a_linear_ranker_explains_its_score() -> None:
     assert LinearRanker.from_json(json.loads(json.dumps(ranker.as_json()))) == ranker
 
 
+def test_a_scheme_with_offsets_moves_only_them_not_the_shared_map() -> None:
+    """A large catalogue of one scheme learns its concepts' offsets; the map every query goes
+    through is left to the other schemes and the labels, unless asked otherwise."""
+    from kgart.embeddings.projection import Examples, ProjectionParameters, learn_projection
+
+    rng = np.random.default_rng(0)
+    concepts = {"big": rng.normal(size=(6, 8)).astype(np.float32), "small": rng.normal(size=(5, 8)).astype(np.float32)}
+    examples = Examples()
+    for n in range(40):
+        examples.add(f"big {n}", "big", [n % 6], "record-big")
+    examples.counts["record-big"] = 40
+    anchors = rng.normal(size=(40, 8)).astype(np.float32)
+    params = ProjectionParameters(epochs=3, batch_size=8, offset_min_records=10)
+    alone, _, _ = learn_projection(anchors, examples, concepts, params)
+    assert np.array_equal(alone.weight, np.eye(8, dtype=np.float32))  # only big's examples: the map stays
+    assert np.abs(alone.offsets["big"]).sum() > 0 and "small" not in alone.offsets
+    moved, _, _ = learn_projection(anchors, examples, concepts,
+                                   ProjectionParameters(epochs=3, batch_size=8, offset_min_records=10,
+                                                        offset_schemes_move_map=True))
+    assert not np.allclose(moved.weight, np.eye(8))
+    for n in range(10):
+        examples.add(f"small {n}", "small", [n % 5], "record-small")
+    both, _, _ = learn_projection(np.concatenate([anchors, rng.normal(size=(10, 8)).astype(np.float32)]),
+                                  examples, concepts, params)
+    assert not np.allclose(both.weight, np.eye(8)) and "small" not in both.offsets  # small's 10 records move it
+    labelled = examples.subset(range(40))
+    for n in range(8):
+        labelled.add(f"label {n}", "big", [n % 6], "label")
+    with_labels, _, _ = learn_projection(np.concatenate([anchors, rng.normal(size=(8, 8)).astype(np.float32)]),
+                                         labelled, concepts, params)
+    assert not np.allclose(with_labels.weight, np.eye(8))  # labels move the map even in a scheme with offsets
+
+
+def test_the_epoch_is_chosen_for_every_scheme_alike() -> None:
+    """Dev figures per scheme, and their mean over schemes: 9 examples of one scheme do not
+    outvote 1 of another."""
+    from kgart.embeddings.projection import Examples, ranks, scheme_mean
+
+    concepts = {"a": np.eye(4, dtype=np.float32), "b": np.eye(4, dtype=np.float32)}
+    examples = Examples()
+    for n in range(9):
+        examples.add(f"a {n}", "a", [0], "record-a")
+    examples.add("b", "b", [3], "record-b")
+    anchors = np.array([[1, 0, 0, 0]] * 9 + [[1, 0, 0, 0]], dtype=np.float32)  # a's right, b's wrong
+    figures = ranks(anchors, examples, concepts)
+    assert (figures["dev_r1"], figures["dev_r1_a"], figures["dev_r1_b"], figures["dev_r10_b"]) == (90.0, 100.0, 0.0,
+                                                                                                   100.0)
+    assert scheme_mean(figures) == pytest.approx(((100 + 100) + (0 + 100)) / 2)
+    assert scheme_mean({"dev_r1": 50.0, "dev_r10": 70.0}) == 120.0  # no per-scheme figures: the overall ones
+
+
 @pytest.mark.slow
 def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny: tuple[Path, Path],
                                                                            tmp_path: Path) -> None:
