@@ -123,6 +123,9 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 @click.option("--offset-records", type=click.IntRange(1), default=1000, show_default=True,
               help="projection: a scheme with at least this many catalogued records also learns an offset per "
                    "concept (what its catalogue says of each concept beyond its label).")
+@click.option("--offsets-move-map", is_flag=True,
+              help="projection: a scheme's records with offsets train the shared map too [default: only their "
+                   "offsets; the map learns from labels and the other catalogues].")
 @click.option("--ranker-records", type=click.IntRange(0), default=2000, show_default=True,
               help="Per scheme, up to this many coded records (a tenth at most; none under 300) kept out of the "
                    "encoder's training for kgart train ranker to learn the blend from.")
@@ -134,8 +137,8 @@ def _register(store: Any, model: Any, wait_s: float = 600.0) -> None:
 @_friendly_errors
 def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: str, pairs: int,
                   languages: str | None, record_schemes: str | None, epochs: int | None, batch_size: int | None,
-                  learning_rate: float | None, offset_records: int, ranker_records: int, seed: int,
-                  device: str | None, resume: bool) -> None:
+                  learning_rate: float | None, offset_records: int, offsets_move_map: bool, ranker_records: int,
+                  seed: int, device: str | None, resume: bool) -> None:
     """Train the default text encoder on what the store holds: catalogued records' titles →
     their codes, Iconclass's labels in every language and its keywords → the concept, with
     hard negatives from the hierarchy and from rejected codes.
@@ -169,8 +172,8 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     run_with = _projection_run if method == "projection" else _full_run
     result = run_with(store, held=held | for_ranker, partial=partial, say=say, pairs=pairs,
                       languages=_listed(languages), record_schemes=_listed(record_schemes), epochs=epochs,
-                      batch_size=batch_size, learning_rate=learning_rate, offset_records=offset_records, seed=seed,
-                      device=device, resume=resume)
+                      batch_size=batch_size, learning_rate=learning_rate, offset_records=offset_records,
+                      offsets_move_map=offsets_move_map, seed=seed, device=device, resume=resume)
     run = time.strftime("%Y%m%dT%H%M%S")
     model_id = f"kgart-trained/{name}/{run}"
     manifest: dict[str, Any] = {
@@ -197,8 +200,8 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
 
 def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
                     record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
-                    learning_rate: float | None, offset_records: int, seed: int, device: str | None,
-                    resume: bool) -> dict[str, Any]:
+                    learning_rate: float | None, offset_records: int, offsets_move_map: bool, seed: int,
+                    device: str | None, resume: bool) -> dict[str, Any]:
     """A linear map learned over the frozen encoder's vectors (kgart.embeddings.projection)."""
     import dataclasses
 
@@ -222,7 +225,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     if resume:
         say("a projection run is not resumed: it starts again")
     params = ProjectionParameters(epochs=epochs or ProjectionParameters.epochs, batch_size=batch_size or 512,
-                                  learning_rate=learning_rate or 1e-3, offset_min_records=offset_records, seed=seed)
+                                  learning_rate=learning_rate or 1e-3, offset_min_records=offset_records,
+                                  offset_schemes_move_map=offsets_move_map, seed=seed)
     examples, concepts = mine_examples(store, held_out=held, labels=pairs // 2, seed=seed, languages=languages,
                                        record_schemes=record_schemes, progress=say)
     if not len(examples):
@@ -275,8 +279,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
 
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
               record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
-              learning_rate: float | None, offset_records: int, seed: int, device: str | None,
-              resume: bool) -> dict[str, Any]:
+              learning_rate: float | None, offset_records: int, offsets_move_map: bool, seed: int,
+              device: str | None, resume: bool) -> dict[str, Any]:
     """All the encoder's layers fine-tuned on mined pairs with sentence-transformers' trainer."""
     import json
     import random
