@@ -213,3 +213,49 @@ def register(store: TripleStore, model: TrainedModel) -> None:
         store.update("""DELETE WHERE { GRAPH $graph { $entity prov:wasGeneratedBy ?a . ?a ?p ?o } };
             DELETE WHERE { GRAPH $graph { $entity ?p ?o } }""", {"graph": graph, "entity": entity})
         store.add_triples(str(graph), provenance_triples(model))
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A trained model as its provenance in the store tells it (what the models page shows):
+    known wherever the store is, also for a server whose models folder is elsewhere."""
+
+    iri: str
+    name: str
+    model_id: str
+    base: str
+    started: str
+    ended: str
+    used: tuple[str, ...]
+    parameters: dict[str, str]  # "figures.before.dev_r1" → "40.6", as :func:`_numbers` flattened them
+
+    def section(self, prefix: str) -> dict[str, str]:
+        """The parameters under ``prefix.`` (e.g. ``counts.examples``), by the rest of their key."""
+        start = prefix + "."
+        return {key[len(start):]: value for key, value in self.parameters.items() if key.startswith(start)}
+
+    def schemes_ranked(self) -> list[str]:
+        """The schemes a ranker was learned for."""
+        return sorted({key.split(".")[1].removeprefix("ranker_") for key in self.parameters
+                       if key.startswith("figures.ranker_")})
+
+
+def registered_models(store: TripleStore) -> list[RegisteredModel]:
+    """Every trained model recorded in the store's ``models`` graph, the newest run first."""
+    bindings = {"graph": graph_iri(MODELS_GRAPH)}
+    rows = store.select("""SELECT ?m ?name ?id ?base ?started ?ended WHERE { GRAPH $graph {
+        ?m a kgart:TrainedModel ; rdfs:label ?name ; kgart:model ?id ; prov:wasGeneratedBy ?run .
+        OPTIONAL { ?m kgart:baseModel ?base } OPTIONAL { ?run prov:startedAtTime ?started }
+        OPTIONAL { ?run prov:endedAtTime ?ended } } } ORDER BY DESC(STR(?ended)) ?name""", bindings).rows
+    parameters: dict[str, dict[str, str]] = {}
+    for row in store.select("""SELECT ?m ?p WHERE { GRAPH $graph { ?m a kgart:TrainedModel ;
+            prov:wasGeneratedBy ?run . ?run kgart:parameter ?p } }""", bindings).rows:
+        key, _, value = row.text("p").partition("=")
+        parameters.setdefault(str(row["m"]), {})[key] = value
+    used: dict[str, list[str]] = {}
+    for row in store.select("""SELECT ?m ?g WHERE { GRAPH $graph { ?m a kgart:TrainedModel ;
+            prov:wasGeneratedBy ?run . ?run prov:used ?g } } ORDER BY ?g""", bindings).rows:
+        used.setdefault(str(row["m"]), []).append(str(row["g"]))
+    return [RegisteredModel(str(r["m"]), r.text("name"), r.text("id"), r.text("base", ""), r.text("started", ""),
+                            r.text("ended", ""), tuple(used.get(str(r["m"]), [])), parameters.get(str(r["m"]), {}))
+            for r in rows]

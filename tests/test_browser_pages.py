@@ -141,7 +141,7 @@ def test_readiness_banner(site, browser) -> None:  # noqa: ANN001
 
 def test_review_pages_are_accessible(site, browser) -> None:  # noqa: ANN001
     page = open_page(browser, 1280)
-    for path in ("/review/", "/review/queue?graph=rkd", "/login", "/scheme/"):
+    for path in ("/review/", "/review/queue?graph=rkd", "/login", "/scheme/", "/models"):
         page.goto(site[0] + path)
         check_accessibility(page, path)
     page.goto(site[0] + "/review/queue?graph=rkd")

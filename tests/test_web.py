@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -402,3 +403,39 @@ def test_warm_up_without_iconclass_does_nothing() -> None:
     services = create_app(store=Store()).extensions["kgart"]
     services.warm_up()
     assert "_parents" not in services.iconclass.__dict__
+
+
+def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: Path) -> None:
+    """What kgart train recorded in the store: the models page reads it back, the one in use marked."""
+    from kgart.embeddings.trained import TrainedModel, register
+
+    from kgart.users import Users
+    from tests.iconclass_slice import write_iconclass_slice
+
+    store = Store()
+    load_iconclass(store, data_dir=write_iconclass_slice(tmp_path / "ic"))
+    empty = create_app(load_config({"store": ":memory:"}, env={}), store=store, users=Users(None)).test_client()
+    assert b'id="no-models"' in empty.get("/models").data
+    manifest = {"name": "rkd-a", "run": "20261207T070421", "model_id": "kgart-trained/rkd-a/20261207T070421",
+                "base": "minilm", "started": "2026-12-07T06:40:08+00:00", "ended": "2026-12-07T07:14:23+00:00",
+                "graphs": ["iconclass", "rkd"], "counts": {"examples": {"label-de": 2206, "record-iconclass": 80}},
+                "figures": {"before": {"dev_r1": 40.6, "dev_r10": 61.6}, "after": {"dev_r1": 59.2, "dev_r10": 83.0},
+                            "training_seconds": 469.4, "kept_epoch": 2,
+                            "ranker_iconclass": {"records": 300.0, "cv_r1": 68.4, "cv_r10": 93.8, "cv_mrr": 77.3,
+                                                 "blend_r1": 63.3, "blend_r10": 93.2, "blend_mrr": 73.8}}}
+    register(store, TrainedModel("rkd-a", tmp_path, manifest))
+    register(store, TrainedModel("rkd-b", tmp_path, {**manifest, "name": "rkd-b", "model_id": "kgart-trained/rkd-b/1",
+                                                     "ended": "2026-12-06T07:14:23+00:00"}))
+    app = create_app(load_config({"store": ":memory:", "model": "trained:rkd-a"}, env={}), store=store,
+                     users=Users(None))
+    html = app.test_client().get("/models").data.decode()
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert html.index('id="model-rkd-a"') < html.index('id="model-rkd-b"')  # the newest run first
+    first = text[text.index("rkd-a in use"):text.index("rkd-b kgart-trained")]
+    assert "rkd-a/20261207T070421 · base minilm · trained 2026-12-07 06:40 to 2026-12-07 07:14 UTC" in first
+    assert "Learned from: iconclass, rkd." in first
+    assert "Training: 469 s, epoch 2 kept." in first and "before 40.6 61.6 after 59.2 83.0" in first
+    assert "label-de 2,206, record-iconclass 80" in first
+    assert "Ranker for iconclass , from 300 records: cross-validated R@1 68.4, R@10 93.8, MRR 77.3" in first
+    assert "rkd-b in use" not in text
+    assert "/resource?iri=https%3A//w3id.org/kgart/models/rkd-a" in html

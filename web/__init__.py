@@ -190,6 +190,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
         caching,
         errors,
         ld,
+        models,
         operations,
         review,
         schemes,
@@ -223,6 +224,7 @@ def create_app(config: Config | None = None, *, store: Any = None, update_token:
     app.register_blueprint(api.api_blueprint())
     app.register_blueprint(ui.ui_blueprint())
     app.register_blueprint(schemes.schemes_blueprint())
+    app.register_blueprint(models.models_blueprint())
     app.register_blueprint(annotation_protocol.annotations_blueprint())
     app.register_blueprint(review.review_blueprint())
     app.register_blueprint(auth.auth_blueprint())
