@@ -189,7 +189,8 @@ def provenance_triples(model: TrainedModel) -> list[Triple]:
     for graph in m.get("graphs", []):
         out.append((activity, PROV.used, graph_iri(str(graph))))
     for part, value in sorted(_numbers(m).items()):
-        out.append((activity, KGART.parameter, Literal(f"{part}={value}")))
+        text = json.dumps(value) if isinstance(value, list | dict) else value  # readable by any client, not repr
+        out.append((activity, KGART.parameter, Literal(f"{part}={text}")))
     return out
 
 

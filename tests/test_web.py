@@ -407,7 +407,7 @@ def test_warm_up_without_iconclass_does_nothing() -> None:
 
 def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: Path) -> None:
     """What kgart train recorded in the store: the models page reads it back, the one in use marked."""
-    from kgart.embeddings.trained import TrainedModel, register
+    from kgart.embeddings.trained import TrainedModel, register, registered_models
 
     from kgart.users import Users
     from tests.iconclass_slice import write_iconclass_slice
@@ -420,7 +420,7 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
                 "base": "minilm", "started": "2026-12-07T06:40:08+00:00", "ended": "2026-12-07T07:14:23+00:00",
                 "graphs": ["iconclass", "rkd"], "counts": {"examples": {"label-de": 2206, "record-iconclass": 80}},
                 "figures": {"before": {"dev_r1": 40.6, "dev_r10": 61.6}, "after": {"dev_r1": 59.2, "dev_r10": 83.0},
-                            "training_seconds": 469.4, "kept_epoch": 2,
+                            "training_seconds": 469.4, "kept_epoch": 2, "dev_by_epoch": [{"dev_r1": 42.4}],
                             "ranker_iconclass": {"records": 300.0, "cv_r1": 68.4, "cv_r10": 93.8, "cv_mrr": 77.3,
                                                  "blend_r1": 63.3, "blend_r10": 93.2, "blend_mrr": 73.8}}}
     register(store, TrainedModel("rkd-a", tmp_path, manifest))
@@ -438,4 +438,6 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
     assert "label-de 2,206, record-iconclass 80" in first
     assert "Ranker for iconclass , from 300 records: cross-validated R@1 68.4, R@10 93.8, MRR 77.3" in first
     assert "rkd-b in use" not in text
+    [model] = [m for m in registered_models(store) if m.name == "rkd-a"]
+    assert json.loads(model.parameters["figures.dev_by_epoch"]) == [{"dev_r1": 42.4}]  # JSON, not repr
     assert "/resource?iri=https%3A//w3id.org/kgart/models/rkd-a" in html
