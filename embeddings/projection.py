@@ -356,11 +356,16 @@ def ranks(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np
     return figures
 
 
+def dev_schemes(figures: dict[str, float]) -> list[str]:
+    """The schemes :func:`ranks` gave figures for."""
+    return [key.removeprefix("dev_r1_") for key in figures if key.startswith("dev_r1_")]
+
+
 def scheme_mean(figures: dict[str, float]) -> float:
     """R@1 + R@10 averaged over the schemes, each alike whatever its number of dev examples:
     the map is chosen for every scheme (by examples, Tate's 54,000 records would outvote the
     Iconclass labels and a catalogue of 80 rows)."""
-    schemes = [key.removeprefix("dev_r1_") for key in figures if key.startswith("dev_r1_")]
+    schemes = dev_schemes(figures)
     if not schemes:
         return figures["dev_r1"] + figures["dev_r10"]
     return sum(figures[f"dev_r1_{s}"] + figures[f"dev_r10_{s}"] for s in schemes) / len(schemes)

@@ -211,6 +211,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     from kgart.embeddings.projection import (
         Learned,
         ProjectionParameters,
+        dev_schemes,
         frozen_vectors,
         learn_projection,
         mine_examples,
@@ -252,8 +253,8 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     def check(learned: Learned) -> float:
         figures = ranks(dev_anchors, dev, vectors, learned)
         by_epoch.append(figures)
-        schemes = [key.removeprefix("dev_r1_") for key in figures if key.startswith("dev_r1_")]
-        per_scheme = "; ".join(f"{s} {figures['dev_r1_' + s]:.1f} / {figures['dev_r10_' + s]:.1f}" for s in schemes)
+        per_scheme = "; ".join(f"{s} {figures['dev_r1_' + s]:.1f} / {figures['dev_r10_' + s]:.1f}"
+                               for s in dev_schemes(figures))
         say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f} ({per_scheme})")
         return scheme_mean(figures)
 
