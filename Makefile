@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_STORE ?= var/store
 PYTEST_ARGS ?=
 
-.PHONY: install assets browser test demo bench lint clean
+.PHONY: install assets browser dictionaries test demo bench lint clean
 
 # The virtual environment is rebuilt when the dependencies change.
 $(VENV)/.installed: pyproject.toml
@@ -38,10 +38,22 @@ browser:
 	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium ) \
 	  || echo "could not install chromium: the browser tests will be skipped"; }
 
-test: install browser
+# FreeDict's bilingual dictionaries (GPL) into English, for queries in Dutch, German, French,
+# Italian, Spanish and Portuguese (kgart/bilingual_dictionaries.py): Debian's packages, 23 MB,
+# in /usr/share/dictd where kgart looks. Elsewhere: https://freedict.org/downloads/ (dictd).
+FREEDICT := nld deu fra ita spa por
+dictionaries:
+	@[ -f /usr/share/dictd/freedict-deu-eng.index ] || ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "installing FreeDict's dictionaries for queries in other languages"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	      $(foreach l,$(FREEDICT),dict-freedict-$(l)-eng) ) \
+	  || echo "could not install them: queries in other languages use the lexicon learned from Iconclass alone"; }
+
+test: install browser dictionaries
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-demo: install
+demo: install dictionaries
 	$(BIN)/kgart --store $(DEMO_STORE) demo
 
 bench: install

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from kgart.embeddings.encoders import get_encoder, model_id_for
 from kgart.embeddings.job import load_index
 from kgart.embeddings.trained import models_folder, open_trained, trained_name
 
+from kgart.bilingual_dictionaries import Dictionary
 from kgart.keyword_index import KeywordIndex
 from kgart.query_translation import Lexicon
 from kgart.retrieval import BlendConfig, Index, Retriever, load_priors
@@ -19,13 +20,14 @@ from kgart.triplestore import TripleStore
 def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | None = None, backend: str = "exact",
                    blend_config: str | Path | None = None, usage_counts: Iterable[str | Path] = (),
                    language: str = "en", priors_from_collections: bool = True,
-                   priors: Mapping[str, Mapping[str, float]] | None = None) -> Retriever:
+                   priors: Mapping[str, Mapping[str, float]] | None = None,
+                   dictionaries: Sequence[Dictionary] = ()) -> Retriever:
     """A Retriever whose indexes load lazily (and rebuild from the store when stale). With
     ``model = "trained:NAME"``: that model's encoder (or its base) and its learned rankers.
 
     Usage priors per scheme: ``priors`` when given, else Iconclass's from ``usage_counts``
     files; a scheme with neither is counted in the loaded collections when first needed
-    (``priors_from_collections``).
+    (``priors_from_collections``). ``dictionaries``: bilingual dictionaries for the query lexicon.
     """
     models = models_folder(store)
     model_id = model_id_for(model, models)
@@ -44,7 +46,7 @@ def open_retriever(store: TripleStore, *, model: str = "minilm", device: str | N
     return Retriever(store, get_encoder(model, device, models), index, keywords=KeywordIndex.for_store(store),
                      priors=priors, collection_priors=priors_from_collections,
                      config=BlendConfig.load(blend_config), language=language, rankers=rankers,
-                     lexicon=lambda: Lexicon.for_store(store))
+                     lexicon=lambda: Lexicon.for_store(store, dictionaries))
 
 
 def similarity_for(retriever: Retriever) -> dict[str, Any]:

@@ -383,12 +383,14 @@ def embed(obj: _Context, model: str | None, kinds: tuple[str, ...], schemes: tup
 
 def _retriever(obj: _Context, config: Config, language: str = "en", *, collection_priors: bool = True,
                priors: dict[str, dict[str, float]] | None = None) -> Any:
+    from kgart.bilingual_dictionaries import find_dictionaries
     from kgart.embeddings.service import open_retriever
 
     store = obj.store(config)
     return open_retriever(store, model=config.model, device=config.device, backend=config.index_backend,
                           blend_config=config.blend_config, usage_counts=config.usage_count_files,
-                          language=language, priors_from_collections=collection_priors, priors=priors)
+                          language=language, priors_from_collections=collection_priors, priors=priors,
+                          dictionaries=find_dictionaries(config.dictionaries))
 
 
 def _print_hits(hits: list[Any], fmt: str, explain: bool) -> None:
@@ -894,10 +896,15 @@ def _demo_embed(store: Any, config: Config, services: Any) -> None:
                                 kinds=[k for k in ("iconclass", "artwork", "tate") if k in present],
                                 progress=progress):
             click.echo(report.summary())
+        from kgart.bilingual_dictionaries import find_dictionaries
         from kgart.query_translation import Lexicon
 
-        click.echo("Learning the lexicon for queries in other languages from Iconclass's labels…")
-        Lexicon.for_store(store)  # before search opens: the first search would learn it otherwise
+        dictionaries = find_dictionaries(config.dictionaries)
+        click.echo("Learning the lexicon for queries in other languages from Iconclass's labels"
+                   + (f" and {len(dictionaries)} dictionaries ({', '.join(d.language for d in dictionaries)})"
+                      if dictionaries else "") + "…")
+        # before search opens: the first search would learn it otherwise
+        Lexicon.for_store(store, dictionaries)
     finally:
         bar.close()
         if services is not None:

@@ -57,6 +57,11 @@ SETTINGS: tuple[Setting, ...] = (
             "data shipped in the iconclass package (6 languages)."),
     Setting("languages", None,
             "Comma-separated languages to load Iconclass labels for; all available when unset."),
+    Setting("dictionaries", None,
+            "Bilingual dictionaries for queries in other languages: FreeDict dictd index files "
+            "(freedict-nld-eng.index, …) or folders of them, comma-separated, or 'none'. Unset: those "
+            "installed in /usr/share/dictd (apt install dict-freedict-nld-eng) or in 'dictionaries' of "
+            "the user data folder."),
     Setting("label_language", "en", "Language of labels shown by commands when none is asked for."),
     Setting("model", "minilm",
             "Encoder: minilm (default, offline), minilm-plain, st:NAME_OR_PATH (sentence-transformers), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,12 +10,19 @@ import pytest
 from click.testing import CliRunner
 from kgart.loaders import load_iconclass
 
+from kgart import bilingual_dictionaries
 from kgart.iconclass import Iconclass
 from kgart.store import Store
 from tests.iconclass_slice import write_iconclass_slice
 from tests.oxigraph_server import OxigraphServer
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# No test sees the bilingual dictionaries this machine happens to have installed: not a server
+# started as a process, nor a configuration made with ``env={}`` (which looks in the usual
+# folders), nor what a module's fixtures build before the per-test isolation below.
+os.environ["KGART_DICTIONARIES"] = "none"
+bilingual_dictionaries.SYSTEM_FOLDER = bilingual_dictionaries.USER_FOLDER = Path(__file__).parent / "no-dictionaries"
 
 
 def shared_data(*parts: str) -> Path:
@@ -28,11 +36,10 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests see kgart's defaults, not the developer's KGART_* variables or kgart.toml."""
-    import os
-
     for name in list(os.environ):
         if name.startswith("KGART_") and name != "KGART_FUZZ_EXAMPLES":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("KGART_DICTIONARIES", "none")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kgart.query_translation import Lexicon
+from kgart.query_translation import LEXICON_FILE, Lexicon
 from kgart.retrieval import BlendConfig, Query, Retriever
 from kgart.store import Store
 
@@ -41,7 +41,8 @@ def test_language_is_recognised_by_function_words_and_known_words() -> None:
     assert lexicon.language_of("Kinder mit einem Hund") == "de"
     assert lexicon.language_of("Children with a dog") == "en"
     assert lexicon.language_of("Blumen und Kinder") == "de"  # no function word English has
-    assert lexicon.language_of("Blumen") == "en"  # one word is too little to go on: as written
+    assert lexicon.language_of("Blumen") == "de"  # one word German knows and English does not
+    assert lexicon.language_of("Dog") == "en" and lexicon.language_of("Rembrandt") == "en"
     assert lexicon.language_of("Rembrandt mit der Schule") == "de"
     assert lexicon.language_of("Children in die Schule") == "en"  # "in" and "die" are English too
 
@@ -68,7 +69,7 @@ def test_the_lexicon_is_kept_beside_the_store_and_learned_again_when_iconclass_c
     with Store(tmp_path / "store") as store:
         write_parallel_labels(store)
         assert Lexicon.for_store(store).words["de"]["kinder"] == "children"
-        saved = list((tmp_path / "store").rglob("lexicon-v1.json"))
+        saved = list((tmp_path / "store").rglob(LEXICON_FILE))
         assert len(saved) == 1
         saved[0].write_text(saved[0].read_text().replace('"children"', '"infants"'))
         assert Lexicon.for_store(store).words["de"]["kinder"] == "infants"  # read, not learned again
@@ -104,7 +105,7 @@ def test_the_encoder_gets_a_foreign_query_in_english(translate: bool) -> None:
 
 
 def test_a_server_worker_has_the_lexicon_learned_in_a_process_of_its_own(tmp_path: Path) -> None:
-    from kgart.query_translation import LEXICON_FILE, learn_beside
+    from kgart.query_translation import learn_beside
 
     with Store(tmp_path / "store") as store:
         write_parallel_labels(store)

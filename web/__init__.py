@@ -18,6 +18,7 @@ from kgart.web.result_cache import ResultCache
 from kgart.web.server import trim_freed_memory
 
 from kgart.annotations import Annotations
+from kgart.bilingual_dictionaries import find_dictionaries
 from kgart.errors import KgartError, NotReadyError
 from kgart.iconclass import Iconclass
 from kgart.query_translation import Lexicon, learn_beside
@@ -110,10 +111,11 @@ class KgartServices:
         """Have the query lexicon ready before the first search: an on-disk store's is learned, when
         missing or stale, in a process of its own (it reads a million labels); the retriever then
         reads the file."""
+        dictionaries = find_dictionaries(self.config.dictionaries)
         if isinstance(self.store, Store) and self.store.location is not None:
-            learn_beside(self.store.location)
+            learn_beside(self.store.location, dictionaries)
         else:
-            Lexicon.for_store(self.store)
+            Lexicon.for_store(self.store, dictionaries)
 
     def _shed_cache(self) -> None:
         """Drop the storage's cache of the whole tables just read (see Store.shed_cache)."""
@@ -156,7 +158,8 @@ class KgartServices:
                     retriever = open_retriever(self.store, model=self.config.model, device=self.config.device,
                                                backend=self.config.index_backend,
                                                blend_config=self.config.blend_config,
-                                               usage_counts=self.config.usage_count_files)
+                                               usage_counts=self.config.usage_count_files,
+                                               dictionaries=find_dictionaries(self.config.dictionaries))
                     retriever.iconclass = iconclass  # share the tree index
                     if self.store.location is not None:  # a server worker's store: keep what it read out of memory
                         try:
