@@ -55,6 +55,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for 
     "es": "el la los las un una de del y con por para en al sin su sus",
     "pt": "o a os as um uma de do da dos das e com por para em no na sem seu sua",
 }.items()}
+LANGUAGE_NAMES = {"en": "English", "nl": "Dutch", "de": "German", "fr": "French", "it": "Italian", "es": "Spanish",
+                  "pt": "Portuguese"}
 MIN_DICE = 0.2  # weaker associations are chance co-occurrences ("een" and "crossing")
 MIN_SHARED = 2  # concepts a word and its translation must share
 MIN_WORD = 3  # shorter words are too ambiguous to learn from
@@ -338,4 +340,4 @@ def _learn_for(location: str, dictionaries: list[Dictionary]) -> None:
         Lexicon.for_store(store, dictionaries)
 
 
-__all__ = ["LEXICON_FILE", "Lexicon", "Translation", "learn_beside", "words_of"]
+__all__ = ["LANGUAGE_NAMES", "LEXICON_FILE", "Lexicon", "Translation", "learn_beside", "words_of"]

@@ -50,7 +50,7 @@ from kgart.kinds import NAME as KIND_NAME
 from kgart.kinds import Kinds, NodeKind
 from kgart.notation import notation_from_iri, notation_iri
 from kgart.oxigraph_adapter import checked_iri
-from kgart.query_translation import Lexicon
+from kgart.query_translation import Lexicon, Translation
 from kgart.ranker import LinearRanker, concept_features, query_features
 from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
@@ -462,6 +462,13 @@ class Retriever:
         the lexicon knows, else as written."""
         lexicon = self.lexicon()
         return lexicon.to_english(text).text if lexicon is not None else text
+
+    def translation(self, text: str) -> Translation | None:
+        """What a query in another language was searched as (None: as written), for the pages and
+        the API to say: a curator can then see why a Dutch title found what it found."""
+        lexicon = self.lexicon()
+        translated = lexicon.to_english(text) if lexicon is not None and text else None
+        return translated if translated is not None and translated.language != "en" else None
 
     def concept_similarities(self, vector: np.ndarray, scheme: str = "iconclass") -> np.ndarray:
         """Cosine similarity of every concept of a scheme to ``vector``; the searches of other

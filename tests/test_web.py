@@ -310,6 +310,16 @@ def test_search_page(client: FlaskClient) -> None:
     assert "Penitent St Jerome in his study" in artworks and 'href="/artwork/rkd/193334"' in artworks
 
 
+def test_a_query_in_another_language_says_what_it_was_searched_as(client: FlaskClient) -> None:
+    # The slice's German labels say "Heilige" where the English say "saints" (three concepts).
+    german = client.get("/api/search", query_string={"q": "die Heilige mit dem Buch"}).get_json()
+    assert german["translated"] == {"language": "de", "text": "saints buch"}
+    assert "translated" not in client.get("/api/search", query_string={"q": "the saints"}).get_json()
+    page = client.get("/", query_string={"q": "die Heilige mit dem Buch"}).data.decode()
+    assert 'id="translated"' in page and "Read as German" in page and "“saints buch”" in page
+    assert 'id="translated"' not in client.get("/", query_string={"q": "the saints"}).data.decode()
+
+
 def test_artwork_page(client: FlaskClient) -> None:
     page = client.get("/artwork/rkd/193334", headers={"Accept": "text/html"}).data.decode()
     assert "Penitent St Jerome in his study" in page and "11H(JEROME)362" in page and 'id="similar"' in page

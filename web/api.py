@@ -59,7 +59,10 @@ def search() -> Response:
     else:
         hits = retriever.search_items(Query(text=text), target, k=k, under=under,
                                       graph=request.args.get("graph") or None)
-    return jsonify({"query": text, "target": target, "results": [h.as_dict(explain) for h in hits]})
+    translated = retriever.translation(text)
+    return jsonify({"query": text, "target": target, "results": [h.as_dict(explain) for h in hits],
+                    **({"translated": {"language": translated.language, "text": translated.text}}
+                       if translated is not None else {})})
 
 
 def suggest() -> Response:
@@ -192,7 +195,10 @@ OPENAPI: dict[str, Any] = {
                    schema={"type": "string", "enum": ["iconclass"], "default": "iconclass"}),
             _param("k", "number of results", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
             _param("explain", "include each blend component", schema={"type": "boolean"})],
-            "responses": {"200": {"description": "results"}, "400": _ERROR, "503": _NOT_READY}}},
+            "responses": {"200": {"description": "results; a query taken for another language (Dutch, German, "
+                                                  "French, Italian, Spanish, Portuguese) says what it was searched as: "
+                                                  "translated: {language, text}"},
+                          "400": _ERROR, "503": _NOT_READY}}},
         "/api/suggest": {
             "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),

@@ -14,6 +14,7 @@ from werkzeug.exceptions import BadRequest
 
 from kgart.errors import KgartError
 from kgart.oxigraph_adapter import checked_iri
+from kgart.query_translation import LANGUAGE_NAMES
 from kgart.rdf import IRI, Literal
 from kgart.retrieval import COMPONENTS, Query
 from kgart.triplestore import Row, TripleStore
@@ -81,6 +82,7 @@ def search_page() -> Response:
     upload = request.files.get("image")
     results: list[dict[str, Any]] = []
     message = ""
+    translated = None
     try:
         if upload is not None and upload.filename:
             with tempfile.NamedTemporaryFile(suffix=upload_suffix(upload.filename), delete=False) as f:
@@ -88,6 +90,7 @@ def search_page() -> Response:
                 image_path = f.name
         if text or image_path or (under and target == "artwork"):
             retriever = services.retriever()
+            translated = retriever.translation(text)
             query = Query(text=text, image=image_path)
             if target == "concept":
                 hits = retriever.search_concepts(query, k=24, under=under)
@@ -104,7 +107,8 @@ def search_page() -> Response:
         if image_path:
             os.unlink(image_path)
     return Response(render_template("search.html", q=text, target=target, under=under or "", results=results,
-                                    message=message, components=COMPONENTS), mimetype="text/html")
+                                    message=message, components=COMPONENTS, translated=translated,
+                                    language_names=LANGUAGE_NAMES), mimetype="text/html")
 
 
 def upload_suffix(filename: str) -> str:
