@@ -563,11 +563,15 @@ def eval_group() -> None:
 @click.option("--compare", "compare", multiple=True, metavar="MODEL",
               help="Also score this model (e.g. trained:NAME) beside the configured one, in the same run; "
                    "repeatable. A trained model is scored with the blend and with its learned ranker.")
+@click.option("--details", type=click.Path(dir_okay=False, writable=True),
+              help="Write each item's result to this JSON Lines file, one line per item and configuration: "
+                   "its query (and what a title in another language was searched as), its gold codes, the "
+                   "codes ranked, and the rank of the first gold one.")
 @pass_ctx
 @_friendly_errors
 def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fields: str, scheme: str,
                  limit: int, half: str | None, titled: bool, query_language: str | None,
-                 compare: tuple[str, ...]) -> None:
+                 compare: tuple[str, ...], details: str | None) -> None:
     """R@K, branch@K and MRR of code suggestion, with the ablation per component.
 
     Usage priors, less one use of each gold item's codes so that they cannot repeat
@@ -576,7 +580,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     their RKD number or Tate acno) are left out of the neighbours. A trained model or
     ranker is refused for items it was trained on.
     """
-    from kgart.evaluation import counts_without, evaluate, format_table, read_gold, read_tate_gold, records_in_store
+    from kgart.evaluation import counts_without, format_table, read_gold, read_tate_gold, records_in_store, score
     from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
@@ -649,6 +653,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     depth = max(cutoffs)
     branch_of = (_scheme_branch(obj.store(config), scheme_kind.concept_scheme) if scheme_kind is not None
                  else (lambda code: code[:4]))
+    lines: list[dict[str, Any]] = []
     for name, scorer, blend in steps:
         def suggest_codes(item: Any, c: Any = blend, r: Any = scorer) -> list[str]:
             if not query(item).words:
@@ -656,8 +661,13 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
             return [h.notation for h in r.search_concepts(query(item), k=depth, config=c, labels=False,
                                                           scheme=scheme, exclude=exclude)]
 
-        rows.append((name, evaluate(gold, suggest_codes, cutoffs, branch_of)))
+        ranked = [suggest_codes(item) for item in gold]
+        rows.append((name, score(gold, ranked, cutoffs, branch_of)))
+        if details:
+            lines += [_detail(name, item, query(item), codes, scorer) for item, codes in zip(gold, ranked, strict=True)]
     click.echo(format_table(rows, cutoffs))
+    if details:
+        _write_details(details, lines)
     empty = sum(1 for item in gold if not query(item).words)
     click.echo(f"query fields: {', '.join(chosen)}" + (f" ({query_language} titles)" if query_language else "") +
                (f"; {empty} item(s) have none of them and count as misses" if empty else ""))
@@ -672,6 +682,28 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if base.weights["neighbours"] or base.weights["nearest"]:
         click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
                    "and do not vote")
+
+
+def _detail(configuration: str, item: Any, query: Any, ranked: list[str], retriever: Any) -> dict[str, Any]:
+    """One item's result under one configuration, for reading where it went wrong."""
+    gold = set(item.codes)
+    first = next((i for i, code in enumerate(ranked, 1) if code in gold), None)
+    line: dict[str, Any] = {"configuration": configuration, "id": item.id, "title": query.title,
+                            "description": query.description, "gold": list(item.codes), "ranked": ranked,
+                            "first_gold_rank": first}
+    translated = retriever.translation(query.title) if query.title else None
+    if translated is not None:
+        line["title_searched_as"] = {"language": translated.language, "text": translated.text}
+    return line
+
+
+def _write_details(path: str, lines: list[dict[str, Any]]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path}: {e}") from e
+    click.echo(f"each item's result: {path} ({len(lines)} lines)")
 
 
 def _row_name(label: str, name: str) -> str:

@@ -102,11 +102,6 @@ def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequenc
                   100 * reciprocal / n, len(gold))
 
 
-def evaluate(gold: Sequence[GoldItem], suggest: Callable[[GoldItem], list[str]], ks: Sequence[int],
-             branch_of: Callable[[str], str] = lambda code: code[:4]) -> Scores:
-    return score(gold, [suggest(item) for item in gold], ks, branch_of)
-
-
 def read_tate_gold(path: str | Path, limit: int | None = 1000) -> list[GoldItem]:
     """Tate records (JSON Lines, ``.gz`` too) as gold: the title, and the record's deepest subject terms.
     The first ``limit`` records with both (all of them with ``None``; the first 1,000 are no random

@@ -231,6 +231,34 @@ def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
     assert "less one use of each gold item's codes" in result.output
 
 
+def test_cli_eval_suggest_writes_each_items_result(real: tuple[Path, Retriever], tmp_path: Path) -> None:
+    location, retriever = real
+    retriever.store.close()
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(x) for x in [
+        {"id": 1, "title": "Penitent St Jerome in his study", "codes": ["11H(JEROME)362"]},
+        {"id": 2, "title": "the crown of thorns", "codes": ["31D111"]},
+        {"id": 3, "title": "die Heilige mit dem Buch", "codes": ["11H"]}]) + "\n", encoding="utf-8")
+    details = tmp_path / "details.jsonl"
+    result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold), "--k", "1,3",
+                                       "--no-ablation", "--details", str(details)], env={"KGART_USAGE_COUNTS": ""})
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in details.read_text(encoding="utf-8").splitlines()]
+    assert [(line["configuration"], line["id"]) for line in lines] == [("configured blend", "1"),
+                                                                        ("configured blend", "2"),
+                                                                        ("configured blend", "3")]
+    jerome, crown, german = lines
+    assert german["title_searched_as"] == {"language": "de", "text": "saints buch"}
+    assert jerome["title"] == "Penitent St Jerome in his study" and jerome["gold"] == ["11H(JEROME)362"]
+    assert jerome["ranked"][jerome["first_gold_rank"] - 1] == "11H(JEROME)362" and len(jerome["ranked"]) == 3
+    assert crown["first_gold_rank"] is None and "title_searched_as" not in crown  # English: as written
+    r_at_1 = float(result.output.splitlines()[2].split()[2])
+    assert r_at_1 == pytest.approx(100 * sum(line["first_gold_rank"] == 1 for line in lines) / len(lines), abs=0.05)
+    bad = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold),
+                                    "--no-ablation", "--details", str(tmp_path / "missing" / "d.jsonl")])
+    assert bad.exit_code != 0 and "cannot write" in bad.output
+
+
 def test_counts_without_gold_items() -> None:
     from kgart.evaluation import counts_without
 
