@@ -121,6 +121,7 @@ class Lexicon:
         english_words, english_matrix = incidence(english)
         english_counts = np.asarray(english_matrix.sum(axis=1)).ravel()
         is_pair = [" " in w for w in english_words]
+        alphabetical = np.argsort(np.argsort(np.array(english_words, dtype=object)))
         translations: dict[str, dict[str, str]] = {}
         for language, by_concept in sorted(words_by_language.items()):
             if language == ENGLISH or language not in FUNCTION_WORDS:
@@ -132,9 +133,13 @@ class Lexicon:
             keep = (shared.data >= MIN_SHARED) & (dice >= MIN_DICE)
             single: dict[int, tuple[float, int]] = {}
             pair: dict[int, tuple[float, int]] = {}
-            for row, column, value in zip(shared.row[keep], shared.col[keep], dice[keep], strict=True):
+            # Best first: the higher Dice, then more concepts shared, then the English word first in
+            # alphabetical order, so that a tie does not go by the order a set happened to list words.
+            rows, columns, values = shared.row[keep], shared.col[keep], dice[keep]
+            order = np.lexsort((alphabetical[columns], -shared.data[keep], -values))
+            for row, column, value in zip(rows[order], columns[order], values[order], strict=True):
                 best_of_kind = pair if is_pair[column] else single
-                if value > best_of_kind.get(row, (0.0, -1))[0]:
+                if row not in best_of_kind:
                     best_of_kind[row] = (float(value), int(column))
             best = dict(single)
             for row, (value, column) in pair.items():

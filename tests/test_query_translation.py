@@ -36,6 +36,23 @@ def test_words_are_learned_from_concepts_they_share() -> None:
     assert "children" in lexicon.english and "still life" not in lexicon.english
 
 
+def test_a_tie_goes_the_same_way_in_every_process() -> None:
+    """Words come out of sets in an order that changes with each process's hash seed; the lexicon
+    must not (two English words tie for "Reiter": "horse" and "rider", both in both concepts)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    program = ("import json; from kgart.query_translation import Lexicon; "
+               "texts = [('c1', 'en', 'rider on a horse'), ('c1', 'de', 'Reiter'), "
+               "('c2', 'en', 'horse and rider'), ('c2', 'de', 'Reiter'), ('c3', 'en', 'zebra'), ('c3', 'de', 'Zebra')]; "
+               "print(json.dumps(Lexicon.learn(texts).words))")
+    seen = {subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    assert len(seen) == 1 and json.loads(seen.pop())["de"]["reiter"] == "horse"  # alphabetical
+
+
 def test_language_is_recognised_by_function_words_and_known_words() -> None:
     lexicon = Lexicon.learn(PARALLEL)
     assert lexicon.language_of("Kinder mit einem Hund") == "de"
