@@ -46,7 +46,8 @@ def test_a_tie_goes_the_same_way_in_every_process() -> None:
 
     program = ("import json; from kgart.query_translation import Lexicon; "
                "texts = [('c1', 'en', 'rider on a horse'), ('c1', 'de', 'Reiter'), "
-               "('c2', 'en', 'horse and rider'), ('c2', 'de', 'Reiter'), ('c3', 'en', 'zebra'), ('c3', 'de', 'Zebra')]; "
+               "('c2', 'en', 'horse and rider'), ('c2', 'de', 'Reiter'), "
+               "('c3', 'en', 'zebra'), ('c3', 'de', 'Zebra')]; "
                "print(json.dumps(Lexicon.learn(texts).words))")
     seen = {subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": str(seed)},
                            capture_output=True, text=True, check=True).stdout for seed in range(6)}
