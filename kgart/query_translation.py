@@ -149,9 +149,9 @@ class Lexicon:
                 own_word = word_column >= 0 and english_words[word_column] in english_words[column].split()
                 if value + (PAIR_PREFERENCE if own_word else 0.0) > word_value:
                     best[row] = (value, column)
-            # A name or loan word spelled as in English ("Tobias") is itself when tied to its English
-            # twin half as strongly as to its best translation (Iconclass's Dutch labels name Tobias
-            # beside Sarah and Tobit; "Frau" is in English labels too, but is "woman").
+            # A name or loan word spelled as in English is itself when tied to its English twin at least
+            # half as strongly as to its best translation, which may be a pair of the names beside it in
+            # the same stories. ("Frau" is in English labels too, but is "woman", far more strongly.)
             twin_index = {word: j for j, word in enumerate(english_words)}
             twins = [(row, twin_index[word]) for row, word in enumerate(own_words) if word in twin_index]
             if twins:
