@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -203,14 +204,23 @@ def test_cli_suggest_jsonl_contract(real: tuple[Path, Retriever], tmp_path: Path
     assert result.exit_code == 0 and "73D82(CROWN OF THORNS)" in result.output and "vector +" in result.output
 
 
-def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
+def closed_store_and_gold(real: tuple[Path, Retriever], tmp_path: Path, items: list[dict[str, Any]]
+                          ) -> tuple[Path, Path]:
+    """The real store's folder, closed for a CLI run, and gold items as JSON Lines."""
     location, retriever = real
     retriever.store.close()
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("\n".join(json.dumps(x) for x in [
-        {"id": 1, "title": "Penitent St Jerome in his study", "codes": ["11H(JEROME)362"]},
-        {"id": 2, "title": "the crown of thorns", "codes": ["73D82  (CROWN OF THORNS)", "zz"]},
-        {"id": 3, "codes": ["31D111(+89)"]}]) + "\n", encoding="utf-8")
+    gold.write_text("\n".join(json.dumps(x) for x in items) + "\n", encoding="utf-8")
+    return location, gold
+
+
+JEROME = {"id": 1, "title": "Penitent St Jerome in his study", "codes": ["11H(JEROME)362"]}
+
+
+def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
+    location, gold = closed_store_and_gold(real, tmp_path, [
+        JEROME, {"id": 2, "title": "the crown of thorns", "codes": ["73D82  (CROWN OF THORNS)", "zz"]},
+        {"id": 3, "codes": ["31D111(+89)"]}])
     result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold),
                                        "--k", "1,3"], env={"KGART_USAGE_COUNTS": ""})
     assert result.exit_code == 0, result.output
@@ -232,13 +242,9 @@ def test_cli_eval_suggest(real: tuple[Path, Retriever], tmp_path: Path) -> None:
 
 
 def test_cli_eval_suggest_writes_each_items_result(real: tuple[Path, Retriever], tmp_path: Path) -> None:
-    location, retriever = real
-    retriever.store.close()
-    gold = tmp_path / "gold.jsonl"
-    gold.write_text("\n".join(json.dumps(x) for x in [
-        {"id": 1, "title": "Penitent St Jerome in his study", "codes": ["11H(JEROME)362"]},
-        {"id": 2, "title": "the crown of thorns", "codes": ["31D111"]},
-        {"id": 3, "title": "die Heilige mit dem Buch", "codes": ["11H"]}]) + "\n", encoding="utf-8")
+    location, gold = closed_store_and_gold(real, tmp_path, [
+        JEROME, {"id": 2, "title": "the crown of thorns", "codes": ["31D111"]},
+        {"id": 3, "title": "die Heilige mit dem Buch", "codes": ["11H"]}])
     details = tmp_path / "details.jsonl"
     result = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(gold), "--k", "1,3",
                                        "--no-ablation", "--details", str(details)], env={"KGART_USAGE_COUNTS": ""})
