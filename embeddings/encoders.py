@@ -548,12 +548,20 @@ def _trained_encoder_name(name: str, models: Path | None) -> str:
     return f"trained-path:{trained.model_id}|{trained.encoder_dir}"
 
 
+def trained_onnx_folder(encoder_dir: str | Path) -> Path | None:
+    """Where a trained encoder's ONNX export lives: beside it, in its model's folder, so that it
+    goes when the model goes (in the user cache, every run of every name would stay, 200 MB
+    each); None (the user cache) when that folder cannot be written."""
+    folder = Path(encoder_dir).parent / "onnx"
+    return folder if os.access(folder if folder.exists() else folder.parent, os.W_OK) else None
+
+
 def _build(name: str, device: str | None) -> Encoder:
     if name.startswith("trained-path:"):
         model_id, _, folder = name[len("trained-path:"):].partition("|")
         if pick_device(device).startswith("cuda"):
             return SentenceTransformerEncoder(folder, model_id=model_id, device=device)
-        return OnnxTextEncoder(folder, model_id=model_id)
+        return OnnxTextEncoder(folder, model_id=model_id, cache_dir=trained_onnx_folder(folder))
     if name == "minilm":
         if pick_device(device).startswith("cuda"):
             return SentenceTransformerEncoder(minilm_path(), model_id=MINILM_ID, device=device)

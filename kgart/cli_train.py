@@ -148,7 +148,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     `kgart embed --model trained:NAME --kind all` and set model = "trained:NAME"."""
     import shutil
 
-    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder
+    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, trained_onnx_folder
     from kgart.embeddings.trained import TrainedModel, now, replace_folder, write_manifest, write_trained_on
     from kgart.embeddings.training import keep_for_ranker
     from kgart.rdf import graph_name
@@ -193,7 +193,9 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     write_manifest(partial, manifest)
     replace_folder(partial, folder / name)
     say("preparing it for ONNX Runtime")
-    OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id)  # exported once, cached like the default
+    # exported once, beside the model (the default's export is in the user cache)
+    OnnxTextEncoder(str(folder / name / "encoder"), model_id=model_id,
+                    cache_dir=trained_onnx_folder(folder / name / "encoder"))
     _register(store, TrainedModel(name, folder / name, manifest))
     say(f"trained:{name} ready in {folder / name}; next: kgart embed --model trained:{name} --kind all")
 

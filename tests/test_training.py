@@ -169,6 +169,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     assert reused and int(reused.group(1).replace(",", "")) >= 32  # the records' artwork vectors, not encoded again
     assert manifest["figures"]["kept_epoch"] in range(1, 7) and len(manifest["figures"]["dev_by_epoch"]) == 6
     assert manifest["figures"]["after"]["dev_examples"] > 0 and manifest["counts"]["examples"]["record-iconclass"] == 32
+    assert len(list((folder / "onnx").glob("encoder-*.onnx"))) == 1  # its export goes with it, not in the user cache
     store = Store(location, read_only=True)
     assert store.ask("""ASK { GRAPH <https://w3id.org/kgart/graph/models> { ?m a kgart:TrainedModel ;
         kgart:model ?id ; prov:wasGeneratedBy ?run . ?run prov:endedAtTime ?t ; kgart:parameter ?p } }""")
