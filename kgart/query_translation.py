@@ -13,9 +13,9 @@ Iconclass's labels say little of the everyday words titles are written in (it ha
 for "reuk", smell, or "luier", nappy): a bilingual dictionary, where one is installed (see
 :mod:`kgart.bilingual_dictionaries`), gives those. Of a word's translations the lexicon takes
 the one its Iconclass pairs agree with, else the one Iconclass's English labels use most (the
-domain's sense: "leven" is "life", not the dictionary's first "ado"). Which language a query is
-in is still told by the Iconclass-learned words alone: a general dictionary's half a million
-German words include English ones.
+domain's sense: "leven" is "life", not the dictionary's first "ado"). A dictionary's words also
+tell a query's language, and its English translations keep a lone English word English
+("Sketches", which the dictionaries give as a translation, stays English).
 
 The lexicon is a derived cache like the keyword index: learned from the store's Iconclass
 graph and the dictionaries, kept beside the store, learned again when either changes.
@@ -127,7 +127,8 @@ class Lexicon:
             if language == ENGLISH or language not in FUNCTION_WORDS:
                 continue  # only languages whose function words are known here (none of another script)
             own_words, own_matrix = incidence(by_concept)
-            shared = (own_matrix @ english_matrix.T).tocoo()
+            together = (own_matrix @ english_matrix.T).tocsr()  # concepts each pair of words shares
+            shared = together.tocoo()
             own_counts = np.asarray(own_matrix.sum(axis=1)).ravel()
             dice = 2 * shared.data / (own_counts[shared.row] + english_counts[shared.col])
             keep = (shared.data >= MIN_SHARED) & (dice >= MIN_DICE)
@@ -156,8 +157,8 @@ class Lexicon:
             twins = [(row, twin_index[word]) for row, word in enumerate(own_words) if word in twin_index]
             if twins:
                 rows, columns = (list(x) for x in zip(*twins, strict=True))
-                together = np.asarray(own_matrix[rows].multiply(english_matrix[columns]).sum(axis=1)).ravel()
-                for row, column, count in zip(rows, columns, together, strict=True):
+                counts = np.asarray(together[rows, columns]).ravel()
+                for row, column, count in zip(rows, columns, counts, strict=True):
                     twin_dice = 2 * count / (own_counts[row] + english_counts[column])
                     if count >= MIN_SHARED and twin_dice >= best.get(row, (0.0, -1))[0] / 2:
                         best[row] = (float(twin_dice), column)
