@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -18,7 +19,7 @@ from kgart.web.result_cache import ResultCache
 from kgart.web.server import trim_freed_memory
 
 from kgart.annotations import Annotations
-from kgart.bilingual_dictionaries import find_dictionaries
+from kgart.bilingual_dictionaries import Dictionary, find_dictionaries
 from kgart.errors import KgartError, NotReadyError
 from kgart.iconclass import Iconclass
 from kgart.query_translation import Lexicon, learn_beside
@@ -84,6 +85,12 @@ class KgartServices:
 
     _starting: threading.Lock = field(default_factory=threading.Lock)
 
+    @cached_property
+    def dictionaries(self) -> list[Dictionary]:
+        """The bilingual dictionaries the query lexicon learns from (the ``dictionaries`` setting),
+        looked up once: the warm-up and the retriever both need them."""
+        return find_dictionaries(self.config.dictionaries)
+
     @property
     def iconclass(self) -> Iconclass:
         """One resolver per process: it indexes the whole tree once."""
@@ -111,11 +118,10 @@ class KgartServices:
         """Have the query lexicon ready before the first search: an on-disk store's is learned, when
         missing or stale, in a process of its own (it reads a million labels); the retriever then
         reads the file."""
-        dictionaries = find_dictionaries(self.config.dictionaries)
         if isinstance(self.store, Store) and self.store.location is not None:
-            learn_beside(self.store.location, dictionaries)
+            learn_beside(self.store.location, self.dictionaries)
         else:
-            Lexicon.for_store(self.store, dictionaries)
+            Lexicon.for_store(self.store, self.dictionaries)
 
     def _shed_cache(self) -> None:
         """Drop the storage's cache of the whole tables just read (see Store.shed_cache)."""
@@ -159,7 +165,7 @@ class KgartServices:
                                                backend=self.config.index_backend,
                                                blend_config=self.config.blend_config,
                                                usage_counts=self.config.usage_count_files,
-                                               dictionaries=find_dictionaries(self.config.dictionaries))
+                                               dictionaries=self.dictionaries)
                     retriever.iconclass = iconclass  # share the tree index
                     if self.store.location is not None:  # a server worker's store: keep what it read out of memory
                         try:
