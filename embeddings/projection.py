@@ -241,8 +241,8 @@ def encode(encoder: Encoder, texts: Sequence[str], chunk: int = 4096) -> np.ndar
 
 
 def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: dict[str, np.ndarray],
-                     params: ProjectionParameters,
-                     check: Callable[[Learned], float] | None = None) -> tuple[Learned, list[float], int]:
+                     params: ProjectionParameters, check: Callable[[Learned], float] | None = None,
+                     device: str = "cpu") -> tuple[Learned, list[float], int]:
     """The map W (identity to start), and with ``params.concept_offsets`` an offset per concept
     of each scheme with ``offset_min_records`` catalogued records or more, that rank each
     example's concepts first among all of its scheme's: softmax over every concept, the
@@ -250,15 +250,17 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
     its offset, normalised: the map carries what all concepts share, the offset what the
     catalogue says of that one concept (which titles it is given to, whatever its label says).
     ``check`` scores a result on examples kept out of training (higher is better): after each
-    epoch, and the best epoch's is the one returned. Returns it, each epoch's mean loss and the
+    epoch, and the best epoch's is the one returned. ``device``: where the tensors live (``cuda``
+    or ``cpu``; what is returned is NumPy either way). Returns it, each epoch's mean loss and the
     epoch kept (1-based)."""
     import torch
     from tqdm import tqdm
 
     torch.manual_seed(params.seed)
+    on = torch.device(device)
     dimension = anchors.shape[1]
-    weight = torch.nn.Parameter(torch.eye(dimension))
-    documents = {name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
+    weight = torch.nn.Parameter(torch.eye(dimension, device=on))
+    documents = {name: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)).to(on)
                  for name, v in concept_vectors.items()}
     offsets = {name: torch.nn.Parameter(torch.zeros_like(d)) for name, d in documents.items()
                if params.concept_offsets and examples.counts[f"record-{name}"] >= params.offset_min_records}
@@ -266,7 +268,7 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
     if offsets:
         groups.append({"params": list(offsets.values()), "lr": params.offset_learning_rate})
     optimizer = torch.optim.Adam(groups)
-    queries = torch.from_numpy(np.ascontiguousarray(anchors, dtype=np.float32))
+    queries = torch.from_numpy(np.ascontiguousarray(anchors, dtype=np.float32)).to(on)
     rng = np.random.default_rng(params.seed)
     # Batches hold one scheme's examples; in a scheme with offsets labels apart from records: a
     # batch of its records trains only the offsets, a batch of labels the map too.
@@ -289,7 +291,7 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
             # records pulled it away from what 80 RKD rows need: half 2 R@1 47.1 without them, 45.9 with).
             moves_map = labels or scheme not in offsets or params.offset_schemes_move_map
             shared = weight if moves_map else weight.detach()
-            q = torch.nn.functional.normalize(queries[rows] @ shared.T, dim=1)
+            q = torch.nn.functional.normalize(queries[torch.from_numpy(rows).to(on)] @ shared.T, dim=1)
             d = torch.nn.functional.normalize(documents[scheme] @ shared.T, dim=1)
             if scheme in offsets:
                 d = torch.nn.functional.normalize(d + offsets[scheme], dim=1)
@@ -305,8 +307,8 @@ def learn_projection(anchors: np.ndarray, examples: Examples, concept_vectors: d
             optimizer.step()
             total += float(loss.item())
         losses.append(round(total / max(1, len(batches)), 4))
-        current = Learned(weight.detach().numpy().astype(np.float32).copy(),
-                          {name: o.detach().numpy().astype(np.float32).copy() for name, o in offsets.items()})
+        current = Learned(weight.detach().cpu().numpy().astype(np.float32).copy(),
+                          {name: o.detach().cpu().numpy().astype(np.float32).copy() for name, o in offsets.items()})
         score = check(current) if check is not None else float(epoch)
         if best is None or score > best[0]:
             best = (score, epoch + 1, current)

@@ -148,13 +148,14 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     `kgart embed --model trained:NAME --kind all` and set model = "trained:NAME"."""
     import shutil
 
-    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, trained_onnx_folder
+    from kgart.embeddings.encoders import MINILM_ID, OnnxTextEncoder, pick_device, trained_onnx_folder
     from kgart.embeddings.trained import TrainedModel, now, replace_folder, write_manifest, write_trained_on
     from kgart.embeddings.training import keep_for_ranker
     from kgart.rdf import graph_name
     from kgart.splits import TrainedOn
 
     config, store, folder = _training_store(obj, name)
+    target = pick_device(device)  # refused before anything is written when it is not there
     started, clock = now(), time.monotonic()
     held = _held_out(hold_out)
     partial = folder / f"{name}.partial"
@@ -173,7 +174,7 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
     result = run_with(store, held=held | for_ranker, partial=partial, say=say, pairs=pairs,
                       languages=_listed(languages), record_schemes=_listed(record_schemes), epochs=epochs,
                       batch_size=batch_size, learning_rate=learning_rate, offset_records=offset_records,
-                      offsets_move_map=offsets_move_map, seed=seed, device=device, resume=resume)
+                      offsets_move_map=offsets_move_map, seed=seed, device=target, resume=resume)
     run = time.strftime("%Y%m%dT%H%M%S")
     model_id = f"kgart-trained/{name}/{run}"
     manifest: dict[str, Any] = {
@@ -203,8 +204,9 @@ def train_encoder(obj: _Context, name: str, hold_out: tuple[str, ...], method: s
 def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
                     record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
                     learning_rate: float | None, offset_records: int, offsets_move_map: bool, seed: int,
-                    device: str | None, resume: bool) -> dict[str, Any]:
-    """A linear map learned over the frozen encoder's vectors (kgart.embeddings.projection)."""
+                    device: str, resume: bool) -> dict[str, Any]:
+    """A linear map learned over the frozen encoder's vectors (kgart.embeddings.projection), on
+    ``device`` (``cpu`` or ``cuda``, already checked)."""
     import dataclasses
 
     import numpy as np
@@ -248,7 +250,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
     train_anchors = encoded[[row[t] for t in train.texts]]
     dev_anchors = encoded[[row[t] for t in dev.texts]] if len(dev) else np.zeros((0, encoded.shape[1]), np.float32)
     before = ranks(dev_anchors, dev, vectors)
-    say(f"dev examples before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on cpu")
+    say(f"dev examples before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on {device}")
     clock = time.monotonic()
     by_epoch: list[dict[str, float]] = []
 
@@ -260,14 +262,15 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
         say(f"epoch {len(by_epoch)}: dev R@1 {figures['dev_r1']:.1f}, R@10 {figures['dev_r10']:.1f} ({per_scheme})")
         return scheme_mean(figures)
 
-    learned, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None)
+    learned, losses, kept_epoch = learn_projection(train_anchors, train, vectors, params, check if len(dev) else None,
+                                                   device=device)
     seconds = time.monotonic() - clock
     after = ranks(dev_anchors, dev, vectors, learned)
     say(f"dev examples after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f}, the map of epoch "
         f"{kept_epoch} ({seconds:.0f} s of training; loss by epoch {losses})")
     save_projected(minilm_path(), learned.weight, partial / "encoder")
     save_offsets(partial, learned, {name: c for name, c in concepts.items() if name in vectors})
-    return {"device": "cpu", "records": examples.records,
+    return {"device": device, "records": examples.records,
             "counts": {"examples": {k: int(v) for k, v in sorted(examples.counts.items())},
                        "training_examples": len(train), "records": len(examples.records),
                        "held_out_found": examples.held_out_found},
@@ -283,13 +286,13 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
               record_schemes: list[str] | None, epochs: int | None, batch_size: int | None,
               learning_rate: float | None, offset_records: int, offsets_move_map: bool, seed: int,
-              device: str | None, resume: bool) -> dict[str, Any]:
+              device: str, resume: bool) -> dict[str, Any]:
     """All the encoder's layers fine-tuned on mined pairs with sentence-transformers' trainer."""
     import json
     import random
     import shutil
 
-    from kgart.embeddings.encoders import minilm_path, pick_device
+    from kgart.embeddings.encoders import minilm_path
     from kgart.embeddings.training import Hyperparameters, Pair, dev_accuracy, dev_split, fine_tune, mine_pairs
 
     params = Hyperparameters(epochs=epochs or 1, batch_size=batch_size or 64, learning_rate=learning_rate or 5e-5,
@@ -313,22 +316,21 @@ def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int
     say(f"{len(train_pairs):,} training pairs ({', '.join(f'{k} {v:,}' for k, v in sorted(saved['counts'].items()))}); "
         f"{len(saved['records']):,} records; {saved['held_out_found']:,} held-out or kept records left out; "
         f"{len(dev)} dev pairs")
-    target = pick_device(device)
     from sentence_transformers import SentenceTransformer
 
     base_dir = minilm_path()
-    before = dev_accuracy(SentenceTransformer(base_dir, device=target), dev, saved["distractors"])
-    say(f"dev pairs before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on {target}")
+    before = dev_accuracy(SentenceTransformer(base_dir, device=device), dev, saved["distractors"])
+    say(f"dev pairs before training: R@1 {before['dev_r1']:.1f}, R@10 {before['dev_r10']:.1f}; training on {device}")
     train_clock = time.monotonic()
     model = fine_tune(base_dir, train_pairs, partial / "encoder", params, work_dir=partial / "checkpoints",
-                      device=target, resume=resume)
+                      device=device, resume=resume)
     train_seconds = time.monotonic() - train_clock
     after = dev_accuracy(model, dev, saved["distractors"])
     say(f"dev pairs after training: R@1 {after['dev_r1']:.1f}, R@10 {after['dev_r10']:.1f} "
         f"({train_seconds:.0f} s of training)")
     shutil.rmtree(partial / "checkpoints", ignore_errors=True)
     pairs_file.unlink(missing_ok=True)
-    return {"device": target, "records": set(saved["records"]),
+    return {"device": device, "records": set(saved["records"]),
             "counts": {"pairs": {k: int(v) for k, v in sorted(saved["counts"].items())},
                        "training_pairs": len(train_pairs), "records": len(saved["records"]),
                        "held_out_found": int(saved["held_out_found"])},

@@ -165,6 +165,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     assert set(split["trained_on"]) and not set(split["trained_on"]) & held_ids
     assert set(split["held_out"]) == held_ids
     assert manifest["method"] == "projection" and "dev examples after training" in out
+    assert manifest["device"] in ("cpu", "cuda") and f"training on {manifest['device']}" in out
     reused = re.search(r"([\d,]+) training texts' vectors from the store", out)
     assert reused and int(reused.group(1).replace(",", "")) >= 32  # the records' artwork vectors, not encoded again
     assert manifest["figures"]["kept_epoch"] in range(1, 7) and len(manifest["figures"]["dev_by_epoch"]) == 6
@@ -210,6 +211,20 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
                                         "--compare", "trained:tiny-blend"], env={"KGART_USAGE_COUNTS": ""})
     assert refused.exit_code != 0 and "training data for trained:tiny-blend" in refused.output
+
+
+@pytest.mark.slow
+def test_a_projection_trains_where_it_is_told(tiny: tuple[Path, Path]) -> None:
+    """--device is the projection's too (it used to train on the CPU whatever was asked)."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: --device cuda would train on it")
+    location, _ = tiny
+    refused = CliRunner().invoke(main, ["--store", str(location), "train", "encoder", "--name", "on-gpu",
+                                        "--device", "cuda"], env={"KGART_USAGE_COUNTS": ""})
+    assert refused.exit_code != 0 and "no CUDA device is available" in refused.output
+    assert not (location / "models" / "on-gpu").exists()
 
 
 @pytest.mark.slow
