@@ -25,6 +25,16 @@ os.environ["KGART_DICTIONARIES"] = "none"
 bilingual_dictionaries.SYSTEM_FOLDER = bilingual_dictionaries.USER_FOLDER = Path(__file__).parent / "no-dictionaries"
 
 
+def run_kgart(args: list[str], usage_counts: str = "") -> str:
+    """kgart's CLI run in-process, its output; the test fails on a non-zero exit. No usage counts
+    unless given (``KGART_USAGE_COUNTS``), as a store's own training and evaluation tests need."""
+    from kgart.cli import main
+
+    result = CliRunner().invoke(main, args, env={"KGART_USAGE_COUNTS": usage_counts}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data; the test is skipped when it is absent."""
     path = SHARED_DATA.joinpath(*parts)

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from kgart.cli import main
 from kgart.evaluation import read_gold
-from tests.conftest import shared_data
+from tests.conftest import run_kgart, shared_data
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -88,12 +88,6 @@ def write_slice(source: Path, root: Path, codes: set[str]) -> tuple[Path, int]:
     return root, len(kept)
 
 
-def _run(args: list[str], usage_counts: str = "") -> str:
-    result = CliRunner().invoke(main, args, env={"KGART_USAGE_COUNTS": usage_counts}, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 def _figures(output: str, configuration: str) -> list[float]:
     """R@1, R@5, R@10 … of one row of ``kgart eval suggest``'s table."""
     row = re.search(rf"^{re.escape(configuration)}((?:\s+[\d.]+)+)$", output, re.MULTILINE)
@@ -108,24 +102,25 @@ def test_train_on_the_real_rkd_table_and_iconclass_texts(tmp_path: Path) -> None
     data_dir, count = write_slice(source, tmp_path / "iconclass", codes)
     assert 1_000 < count < 10_000  # 2,561 of Iconclass's 40,703
     location = str(tmp_path / "store")
-    _run(["--store", location, "load", "iconclass", "--data-dir", str(data_dir), "--languages", ",".join(LANGUAGES)])
-    _run(["--store", location, "load", "rkd", str(table)])
-    _run(["--store", location, "embed", "--kind", "all"])
+    run_kgart(["--store", location, "load", "iconclass", "--data-dir", str(data_dir),
+               "--languages", ",".join(LANGUAGES)])
+    run_kgart(["--store", location, "load", "rkd", str(table)])
+    run_kgart(["--store", location, "embed", "--kind", "all"])
     half1, half2 = tmp_path / "half1.jsonl", tmp_path / "half2.jsonl"
-    _run(["eval", "split", "--input", str(table), "--half", "1", "--out", str(half1)])
-    _run(["eval", "split", "--input", str(table), "--half", "2", "--out", str(half2)])
+    run_kgart(["eval", "split", "--input", str(table), "--half", "1", "--out", str(half1)])
+    run_kgart(["eval", "split", "--input", str(table), "--half", "2", "--out", str(half2)])
 
-    out = _run(["--store", location, "train", "encoder", "--name", "real", "--hold-out", str(half2)])
+    out = run_kgart(["--store", location, "train", "encoder", "--name", "real", "--hold-out", str(half2)])
     manifest = json.loads((tmp_path / "store" / "models" / "real" / "manifest.json").read_text(encoding="utf-8"))
     # Half 1's coded rows, repeated up to 30 times, and labels in three languages; nothing of half 2.
     assert manifest["counts"]["held_out_found"] == 100 and "dev examples after training" in out
     assert manifest["counts"]["examples"]["record-iconclass"] > 0
     assert {"label-nl", "label-de"} <= set(manifest["counts"]["examples"])
-    _run(["--store", location, "embed", "--model", "trained:real", "--kind", "all"])
+    run_kgart(["--store", location, "embed", "--model", "trained:real", "--kind", "all"])
 
     counts = str(shared_data("iconclass-usage-counts", "rkd-counts.csv"))
-    out = _run(["--store", location, "eval", "suggest", "--input", str(half2), "--titled", "--fields", "title",
-                "--no-ablation", "--compare", "trained:real"], usage_counts=counts)
+    out = run_kgart(["--store", location, "eval", "suggest", "--input", str(half2), "--titled", "--fields", "title",
+                     "--no-ablation", "--compare", "trained:real"], usage_counts=counts)
     # Scored as the README's figures are, with RKD's usage counts less the scored rows' codes
     # (on this slice: R@1 42.4 → 48.2, R@10 74.1 → 77.6; without usage priors the map lost
     # R@1, 48.2 → 44.7, and gained R@10, 74.1 → 76.5).

@@ -19,6 +19,7 @@ from kgart.ranker import FEATURES, LinearRanker
 from kgart.splits import LeakError, TrainedOn, every_second, refuse_leaks, seeded_sample
 from kgart.store import Store
 from tests.collection_fixtures import RKD_COLUMNS
+from tests.conftest import run_kgart
 
 # Titles a cataloguer might write for five concepts of the Iconclass slice.
 TITLES = {
@@ -65,12 +66,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     embed(store, kinds=["iconclass", "artwork"])
     store.close()
     return root / "store", table
-
-
-def _run(args: list[str]) -> str:
-    result = CliRunner().invoke(main, args, env={"KGART_USAGE_COUNTS": ""}, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_splits_are_seeded_and_refuse_what_was_trained_on() -> None:
@@ -151,13 +146,13 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
                                                                            tmp_path: Path) -> None:
     location, table = tiny
     held, trained_half = tmp_path / "held.jsonl", tmp_path / "trained-half.jsonl"
-    assert "40 of 80 records held out" in _run(["eval", "split", "--input", str(table), "--half", "2",
-                                                "--out", str(held)])
-    _run(["eval", "split", "--input", str(table), "--half", "1", "--out", str(trained_half)])
+    assert "40 of 80 records held out" in run_kgart(["eval", "split", "--input", str(table), "--half", "2",
+                                                     "--out", str(held)])
+    run_kgart(["eval", "split", "--input", str(table), "--half", "1", "--out", str(trained_half)])
     held_ids = {json.loads(line)["source_id"] for line in held.read_text(encoding="utf-8").splitlines()}
 
-    out = _run(["--store", str(location), "train", "encoder", "--name", "tiny", "--hold-out", str(held),
-                "--pairs", "120", "--batch", "8", "--offset-records", "10", "--seed", "3"])
+    out = run_kgart(["--store", str(location), "train", "encoder", "--name", "tiny", "--hold-out", str(held),
+                     "--pairs", "120", "--batch", "8", "--offset-records", "10", "--seed", "3"])
     folder = location / "models" / "tiny"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
@@ -176,12 +171,12 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
         kgart:model ?id ; prov:wasGeneratedBy ?run . ?run prov:endedAtTime ?t ; kgart:parameter ?p } }""")
     store.close()
 
-    out = _run(["--store", str(location), "embed", "--model", "trained:tiny", "--kind", "iconclass",
-                "--kind", "artwork"])
+    out = run_kgart(["--store", str(location), "embed", "--model", "trained:tiny", "--kind", "iconclass",
+                     "--kind", "artwork"])
     assert "kgart-trained/tiny/" in out
     _projected_vectors_are_the_encoders(location, manifest["model_id"])
-    out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--titled", "--fields", "title",
-                "--no-ablation", "--compare", "trained:tiny"])
+    out = run_kgart(["--store", str(location), "eval", "suggest", "--input", str(held), "--titled", "--fields", "title",
+                     "--no-ablation", "--compare", "trained:tiny"])
     assert "untrained: configured blend" in out and "trained:tiny: blend" in out and "(40 items)" in out
 
     refused = CliRunner().invoke(main, ["--store", str(location), "eval", "suggest", "--input", str(trained_half),
@@ -190,17 +185,17 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
 
     # The encoder learned from every coded record (40 are too few to keep some out): a ranker
     # fitted on them would trust its vectors too much, so the hand-set blend stays.
-    out = _run(["--store", str(location), "train", "ranker", "--name", "tiny", "--seed", "1"])
+    out = run_kgart(["--store", str(location), "train", "ranker", "--name", "tiny", "--seed", "1"])
     assert "kept 0 of its coded records" in out and not (folder / "ranker-iconclass.json").exists()
 
     # A ranker over the configured model's vectors learns from the same records.
-    out = _run(["--store", str(location), "train", "ranker", "--name", "tiny-blend", "--hold-out", str(held),
-                "--seed", "1"])
+    out = run_kgart(["--store", str(location), "train", "ranker", "--name", "tiny-blend", "--hold-out", str(held),
+                     "--seed", "1"])
     assert "iconclass: ranker from 32 records (" in out and "cross-validated R@1" in out
     ranker = json.loads((location / "models" / "tiny-blend" / "ranker-iconclass.json").read_text(encoding="utf-8"))
     assert set(ranker["weights"]) == set(FEATURES)
-    out = _run(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
-                "--no-ablation", "--compare", "trained:tiny-blend"])
+    out = run_kgart(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
+                     "--no-ablation", "--compare", "trained:tiny-blend"])
     assert "trained:tiny-blend: learned ranker" in out
     explained = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "Saint Jerome in his study",
                                           "--explain"],
@@ -236,13 +231,13 @@ def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], t
 
     location, table = tiny
     held = tmp_path / "held.jsonl"
-    _run(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
+    run_kgart(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
     held_ids = {json.loads(line)["source_id"] for line in held.read_text(encoding="utf-8").splitlines()}
     # The real rule keeps records out only from schemes of 300 or more; the tiny store has 80.
     monkeypatch.setattr(kgart.splits, "ranker_share", lambda records, wanted: min(wanted, records // 2))
     monkeypatch.setattr(kgart.ranker_training, "MIN_RECORDS", 10)
-    out = _run(["--store", str(location), "train", "encoder", "--name", "kept", "--hold-out", str(held),
-                "--pairs", "120", "--ranker-records", "20", "--seed", "3"])
+    out = run_kgart(["--store", str(location), "train", "encoder", "--name", "kept", "--hold-out", str(held),
+                     "--pairs", "120", "--ranker-records", "20", "--seed", "3"])
     assert "kept out for kgart train ranker: 16 iconclass records" in out  # half of the 32 coded
     folder = location / "models" / "kept"
     split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
@@ -259,7 +254,7 @@ def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], t
                         progress=lambda done, total: calls.append((done, total)))
     assert all(r.projected == r.nodes and not r.encoded for r in reports)  # made from MiniLM's vectors
     assert {total for _, total in calls} == {r.nodes for r in reports} and all(d == t for d, t in calls[-1:])
-    out = _run(["--store", str(location), "train", "ranker", "--name", "kept", "--seed", "1"])
+    out = run_kgart(["--store", str(location), "train", "ranker", "--name", "kept", "--seed", "1"])
     assert "iconclass: ranker from " in out
     ranker = json.loads((folder / "ranker-iconclass.json").read_text(encoding="utf-8"))
     assert 10 <= ranker["trained_records"] <= 16
@@ -300,9 +295,9 @@ def _projected_vectors_are_the_encoders(location: Path, model_id: str) -> None:
 def test_train_encoder_full_fine_tunes_every_layer(tiny: tuple[Path, Path], tmp_path: Path) -> None:
     location, table = tiny
     held = tmp_path / "held.jsonl"
-    _run(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
-    out = _run(["--store", str(location), "train", "encoder", "--name", "tinyfull", "--method", "full",
-                "--hold-out", str(held), "--pairs", "120", "--batch", "8", "--seed", "3"])
+    run_kgart(["eval", "split", "--input", str(table), "--half", "2", "--out", str(held)])
+    out = run_kgart(["--store", str(location), "train", "encoder", "--name", "tinyfull", "--method", "full",
+                     "--hold-out", str(held), "--pairs", "120", "--batch", "8", "--seed", "3"])
     manifest = json.loads((location / "models" / "tinyfull" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["method"] == "full" and manifest["figures"]["after"]["dev_pairs"] > 0
     assert "dev pairs after training" in out and manifest["counts"]["held_out_found"] == 40
