@@ -562,7 +562,9 @@ def eval_group() -> None:
               help="Query with the items' titles in this language (gold JSON Lines with a \"titles\" object).")
 @click.option("--compare", "compare", multiple=True, metavar="MODEL",
               help="Also score this model (e.g. trained:NAME) beside the configured one, in the same run; "
-                   "repeatable. A trained model is scored with the blend and with its learned ranker.")
+                   "repeatable. A trained model is scored with the blend and with its learned ranker, and "
+                   "each such row's gain over the configured blend, item by item, is printed with a 95% "
+                   "bootstrap interval and McNemar's exact test.")
 @click.option("--details", type=click.Path(dir_okay=False, writable=True),
               help="Write each item's result to this JSON Lines file, one line per item and configuration: "
                    "its query (and what a title in another language was searched as), its gold codes, the "
@@ -580,7 +582,15 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     their RKD number or Tate acno) are left out of the neighbours. A trained model or
     ranker is refused for items it was trained on.
     """
-    from kgart.evaluation import counts_without, format_table, read_gold, read_tate_gold, records_in_store, score
+    from kgart.evaluation import (
+        counts_without,
+        format_table,
+        paired_gains,
+        read_gold,
+        read_tate_gold,
+        records_in_store,
+        score,
+    )
     from kgart.retrieval import COMPONENTS, load_priors, priors_from_store
 
     cutoffs = sorted({int(x) for x in ks.split(",") if x.strip()})
@@ -642,6 +652,10 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         ablation += [(f"all but {name}", base.only(c for c in COMPONENTS if c != name))
                      for name in COMPONENTS[1:] if base.weights[name] and (name != "prior" or priors)]
         steps = [(_row_name(label, name), retriever, blend) for name, blend in ablation]
+    # The configured blend (itself, or the ablation's row with every component) is what the
+    # learned rankers and the compared models are measured against, item by item.
+    baseline = next(i for i, (_, _, blend) in enumerate(steps) if blend == base)
+    first_compared = len(steps)
     if retriever.ranker_for(scheme) is not None:
         steps.append((_row_name(label, "learned ranker"), retriever, None))
     for model in compare:
@@ -654,6 +668,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     branch_of = (_scheme_branch(obj.store(config), scheme_kind.concept_scheme) if scheme_kind is not None
                  else (lambda code: code[:4]))
     lines: list[dict[str, Any]] = []
+    ranked_by_step: list[list[list[str]]] = []
     for name, scorer, blend in steps:
         def suggest_codes(item: Any, c: Any = blend, r: Any = scorer) -> list[str]:
             if not query(item).words:
@@ -662,10 +677,16 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
                                                           scheme=scheme, exclude=exclude)]
 
         ranked = [suggest_codes(item) for item in gold]
+        ranked_by_step.append(ranked)
         rows.append((name, score(gold, ranked, cutoffs, branch_of)))
         if details:
             lines += [_detail(name, item, query(item), codes, scorer) for item, codes in zip(gold, ranked, strict=True)]
     click.echo(format_table(rows, cutoffs))
+    for (name, _, _), ranked in list(zip(steps, ranked_by_step, strict=True))[first_compared:]:
+        gains = paired_gains(gold, ranked_by_step[baseline], ranked, cutoffs)
+        click.echo(f"{name} against {steps[baseline][0]}, item by item:")
+        for gain in gains:
+            click.echo(f"  {gain}")
     if details:
         _write_details(details, lines)
     empty = sum(1 for item in gold if not query(item).words)

@@ -7,6 +7,9 @@ With several gold codes a suggestion list counts as a hit when *any* gold code
 is in its top K; MRR uses the first gold code found. scikit-learn's
 ``top_k_accuracy_score`` takes one true label per sample and a score for every
 class, which fits neither, so the three measures are computed here directly.
+Two configurations scored on the same items differ by a paired gain, given with its
+uncertainty (a bootstrap interval and McNemar's exact test, from SciPy): on 85 items one
+title is 1.2 points.
 """
 
 from __future__ import annotations
@@ -100,6 +103,49 @@ def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequenc
     n = max(1, len(gold))
     return Scores({k: 100 * v / n for k, v in recall.items()}, {k: 100 * v / n for k, v in branch.items()},
                   100 * reciprocal / n, len(gold))
+
+
+@dataclass(frozen=True)
+class PairedGain:
+    """How much a configuration's R@K differs from a baseline's on the same items."""
+
+    k: int
+    gain: float  # percentage points
+    low: float  # 95% bootstrap interval of the gain (the items resampled)
+    high: float
+    gained: int  # items only the configuration finds in its top K
+    lost: int  # items only the baseline finds
+    p_value: float  # McNemar's exact test: gained against lost, two-sided
+
+    def __str__(self) -> str:
+        return (f"R@{self.k} {self.gain:+.1f} (95% interval {self.low:+.1f} to {self.high:+.1f}; "
+                f"{self.gained} gained, {self.lost} lost; McNemar p "
+                f"{'< 0.01' if self.p_value < 0.01 else format(self.p_value, '.2f')})")
+
+
+def paired_gains(gold: Sequence[GoldItem], baseline: Sequence[Sequence[str]], other: Sequence[Sequence[str]],
+                 ks: Sequence[int], *, resamples: int = 10_000, seed: int = 0) -> list[PairedGain]:
+    """R@K of ``other`` against ``baseline`` per cut-off, item by item (seeded: the same run
+    prints the same interval)."""
+    import numpy as np
+    from scipy.stats import binomtest, bootstrap
+
+    out = []
+    for k in ks:
+        before = np.array([any(c in item.codes for c in codes[:k]) for item, codes in zip(gold, baseline, strict=True)])
+        after = np.array([any(c in item.codes for c in codes[:k]) for item, codes in zip(gold, other, strict=True)])
+        differences = 100.0 * (after.astype(float) - before.astype(float))
+        gained, lost = int((after & ~before).sum()), int((before & ~after).sum())
+        if len(gold) > 1 and differences.any():
+            interval = bootstrap((differences,), np.mean, n_resamples=resamples, method="percentile",
+                                 random_state=np.random.default_rng(seed)).confidence_interval
+            low, high = float(interval.low), float(interval.high)
+        else:
+            low = high = float(differences.mean()) if len(gold) else 0.0
+        p_value = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
+        out.append(PairedGain(k, float(differences.mean()) if len(gold) else 0.0, low, high, gained, lost,
+                              float(p_value)))
+    return out
 
 
 def read_tate_gold(path: str | Path, limit: int | None = 1000) -> list[GoldItem]:

@@ -149,6 +149,26 @@ def test_metrics_any_gold_code_and_branch() -> None:
     assert result.mrr == pytest.approx(100 * (1 / 2 + 1 / 2) / 2)
 
 
+def test_a_paired_gain_says_how_sure_it_is() -> None:
+    """Items found by one configuration only, against the other, with a seeded interval and
+    McNemar's exact test: three of four items is no evidence; ten of ten is."""
+    from kgart.evaluation import paired_gains
+
+    gold = [GoldItem(str(i), "t", "", (f"C{i}",)) for i in range(4)]
+    baseline = [["C0"], ["C1"], ["x"], ["x", "C3"]]
+    other = [["C0"], ["x", "C1"], ["C2"], ["C3"]]
+    at_1, at_2 = paired_gains(gold, baseline, other, [1, 2])
+    assert (at_1.gain, at_1.gained, at_1.lost) == (25.0, 2, 1) and at_1.p_value == pytest.approx(1.0)
+    assert at_1.low < at_1.gain < at_1.high and paired_gains(gold, baseline, other, [1])[0] == at_1
+    assert (at_2.gain, at_2.gained, at_2.lost) == (25.0, 1, 0)  # at 2 only C2 is new
+    assert str(at_1).startswith("R@1 +25.0 (95% interval ") and "2 gained, 1 lost" in str(at_1)
+    same, = paired_gains(gold, baseline, baseline, [1])
+    assert (same.gain, same.low, same.high, same.gained, same.lost, same.p_value) == (0.0, 0.0, 0.0, 0, 0, 1.0)
+    many = [GoldItem(str(i), "t", "", ("C",)) for i in range(20)]
+    sure, = paired_gains(many, [["x"]] * 20, [["C"]] * 10 + [["x"]] * 10, [1])
+    assert sure.gain == 50.0 and sure.p_value == pytest.approx(2 * 0.5 ** 10) and sure.low > 20.0
+
+
 # -- the real pipeline -----------------------------------------------------------------------
 
 @pytest.fixture()

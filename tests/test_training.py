@@ -197,6 +197,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     out = run_kgart(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
                      "--no-ablation", "--compare", "trained:tiny-blend"])
     assert "trained:tiny-blend: learned ranker" in out
+    assert "trained:tiny-blend: learned ranker against untrained: configured blend, item by item:\n  R@1 " in out
     explained = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "Saint Jerome in his study",
                                           "--explain"],
                                    env={"KGART_USAGE_COUNTS": "", "KGART_MODEL": "trained:tiny-blend"})
