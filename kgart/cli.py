@@ -682,7 +682,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
         if details:
             lines += [_detail(name, item, query(item), codes, scorer) for item, codes in zip(gold, ranked, strict=True)]
     click.echo(format_table(rows, cutoffs))
-    for (name, _, _), ranked in list(zip(steps, ranked_by_step, strict=True))[first_compared:]:
+    for (name, _, _), ranked in zip(steps[first_compared:], ranked_by_step[first_compared:], strict=True):
         gains = paired_gains(gold, ranked_by_step[baseline], ranked, cutoffs)
         click.echo(f"{name} against {steps[baseline][0]}, item by item:")
         for gain in gains:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +83,11 @@ class Scores:
     n: int
 
 
+def found_in_top(gold_codes: Collection[str], codes: Sequence[str], k: int) -> bool:
+    """A hit at K: any gold code among the first K suggested (R@K's rule, paired or not)."""
+    return any(c in gold_codes for c in codes[:k])
+
+
 def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequence[int],
           branch_of: Callable[[str], str] = lambda code: code[:4]) -> Scores:
     """R@K, branch@K (a top-K code in a gold code's branch: for Iconclass, the same first
@@ -97,9 +102,8 @@ def score(gold: Sequence[GoldItem], ranked: Sequence[Sequence[str]], ks: Sequenc
         if first is not None:
             reciprocal += 1.0 / (first + 1)
         for k in ks:
-            top = codes[:k]
-            recall[k] += any(c in gold_codes for c in top)
-            branch[k] += any(branch_of(c) in prefixes for c in top)
+            recall[k] += found_in_top(gold_codes, codes, k)
+            branch[k] += any(branch_of(c) in prefixes for c in codes[:k])
     n = max(1, len(gold))
     return Scores({k: 100 * v / n for k, v in recall.items()}, {k: 100 * v / n for k, v in branch.items()},
                   100 * reciprocal / n, len(gold))
@@ -130,21 +134,22 @@ def paired_gains(gold: Sequence[GoldItem], baseline: Sequence[Sequence[str]], ot
     import numpy as np
     from scipy.stats import binomtest, bootstrap
 
+    gold_codes = [set(item.codes) for item in gold]
     out = []
     for k in ks:
-        before = np.array([any(c in item.codes for c in codes[:k]) for item, codes in zip(gold, baseline, strict=True)])
-        after = np.array([any(c in item.codes for c in codes[:k]) for item, codes in zip(gold, other, strict=True)])
+        before = np.array([found_in_top(g, codes, k) for g, codes in zip(gold_codes, baseline, strict=True)], bool)
+        after = np.array([found_in_top(g, codes, k) for g, codes in zip(gold_codes, other, strict=True)], bool)
         differences = 100.0 * (after.astype(float) - before.astype(float))
+        gain = float(differences.mean()) if len(gold) else 0.0
         gained, lost = int((after & ~before).sum()), int((before & ~after).sum())
         if len(gold) > 1 and differences.any():
             interval = bootstrap((differences,), np.mean, n_resamples=resamples, method="percentile",
                                  random_state=np.random.default_rng(seed)).confidence_interval
             low, high = float(interval.low), float(interval.high)
         else:
-            low = high = float(differences.mean()) if len(gold) else 0.0
+            low = high = gain
         p_value = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
-        out.append(PairedGain(k, float(differences.mean()) if len(gold) else 0.0, low, high, gained, lost,
-                              float(p_value)))
+        out.append(PairedGain(k, gain, low, high, gained, lost, float(p_value)))
     return out
 
 
