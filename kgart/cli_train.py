@@ -279,8 +279,7 @@ def _projection_run(store: Any, *, held: set[str], partial: Path, say: Any, pair
                                                   "with a margin"},
             "figures": {"before": before, "after": after, "training_seconds": round(seconds, 1),
                         "loss_by_epoch": losses, "kept_epoch": kept_epoch,
-                        "dev_by_epoch": [[f["dev_r1"], f["dev_r10"]] for f in by_epoch],
-                        "dev_by_epoch_and_scheme": by_epoch}}
+                        "dev_by_epoch": by_epoch}}
 
 
 def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int, languages: list[str] | None,
@@ -450,10 +449,11 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
         click.echo("  cross-validated MRR by rounds of ascent: " + ", ".join(
             f"{k.split('_')[2]}: {v:.1f}" for k, v in f.items() if k.startswith("cv_mrr_")))
         click.echo("  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in ranker.weights.items()))
-        manifest.setdefault("figures", {})[f"ranker_{scheme}"] = f
+        manifest.setdefault("figures", {})[f"ranker_{scheme}"] = {**f, "learned": now()}
     write_trained_on(folder / name, TrainedOn(f"trained:{name}", frozenset(trained_records), frozenset(held), seed,
                                               previous.for_ranker))
-    manifest["ended"] = now()
+    if not own_encoder:  # the ranker is this model's training; an encoder's training ended when it did
+        manifest["ended"] = now()
     write_manifest(folder / name, manifest)
     from kgart.embeddings.trained import TrainedModel
 

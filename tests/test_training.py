@@ -164,6 +164,7 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
     reused = re.search(r"([\d,]+) training texts' vectors from the store", out)
     assert reused and int(reused.group(1).replace(",", "")) >= 32  # the records' artwork vectors, not encoded again
     assert manifest["figures"]["kept_epoch"] in range(1, 7) and len(manifest["figures"]["dev_by_epoch"]) == 6
+    assert all("dev_r1" in figures and "dev_r10" in figures for figures in manifest["figures"]["dev_by_epoch"])
     assert manifest["figures"]["after"]["dev_examples"] > 0 and manifest["counts"]["examples"]["record-iconclass"] == 32
     assert len(list((folder / "onnx").glob("encoder-*.onnx"))) == 1  # its export goes with it, not in the user cache
     store = Store(location, read_only=True)
@@ -261,6 +262,10 @@ def test_the_encoder_keeps_records_out_for_the_ranker(tiny: tuple[Path, Path], t
     assert 10 <= ranker["trained_records"] <= 16
     split = json.loads((folder / "split.json").read_text(encoding="utf-8"))
     assert kept <= set(split["trained_on"]) and set(split["kept_for_ranker"]) == kept
+    # The encoder's training ended when it did; the ranker says when it was learned.
+    after = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert after["ended"] == manifest["ended"] and after["started"] == manifest["started"]
+    assert after["figures"]["ranker_iconclass"]["learned"] >= manifest["ended"]
 
 
 def _projected_vectors_are_the_encoders(location: Path, model_id: str) -> None:

@@ -432,7 +432,8 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
                 "figures": {"before": {"dev_r1": 40.6, "dev_r10": 61.6}, "after": {"dev_r1": 59.2, "dev_r10": 83.0},
                             "training_seconds": 469.4, "kept_epoch": 2, "dev_by_epoch": [{"dev_r1": 42.4}],
                             "ranker_iconclass": {"records": 300.0, "cv_r1": 68.4, "cv_r10": 93.8, "cv_mrr": 77.3,
-                                                 "blend_r1": 63.3, "blend_r10": 93.2, "blend_mrr": 73.8}}}
+                                                 "blend_r1": 63.3, "blend_r10": 93.2, "blend_mrr": 73.8,
+                                                 "learned": "2026-12-07T19:19:02+00:00"}}}
     register(store, TrainedModel("rkd-a", tmp_path, manifest))
     register(store, TrainedModel("rkd-b", tmp_path, {**manifest, "name": "rkd-b", "model_id": "kgart-trained/rkd-b/1",
                                                      "ended": "2026-12-06T07:14:23+00:00"}))
@@ -447,6 +448,7 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
     assert "Training: 469 s, epoch 2 kept." in first and "before 40.6 61.6 after 59.2 83.0" in first
     assert "label-de 2,206, record-iconclass 80" in first
     assert "Ranker for iconclass , from 300 records: cross-validated R@1 68.4, R@10 93.8, MRR 77.3" in first
+    assert "73.8), learned 2026-12-07 19:19 UTC." in first
     assert "rkd-b in use" not in text
     [model] = [m for m in registered_models(store) if m.name == "rkd-a"]
     assert json.loads(model.parameters["figures.dev_by_epoch"]) == [{"dev_r1": 42.4}]  # JSON, not repr
