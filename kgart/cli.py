@@ -473,10 +473,13 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
               help="Store the top --k codes of each --input artwork as proposed annotations (the review queue); "
                    "each line's id is the artwork's IRI or its identifier in the store.")
 @click.option("--creator", metavar="NAME", help="With --propose: the user the proposals are made as.")
+@click.option("--maker", "makers", multiple=True, metavar="IRI",
+              help="The artwork's maker in the store (schema:creator), repeatable: what the maker's catalogued "
+                   "works carry counts where a learned ranker weighs it (the maker component).")
 @pass_ctx
 @_friendly_errors
 def suggest(obj: _Context, title: str, description: str, image: str, input_file: str | None, k: int, fmt: str,
-            explain: bool, scheme: str, propose: bool, creator: str | None) -> None:
+            explain: bool, scheme: str, propose: bool, creator: str | None, makers: tuple[str, ...]) -> None:
     """Suggest Iconclass codes for one artwork, or for each line of --input.
 
     --format jsonl writes one line per artwork, in input order:
@@ -497,7 +500,8 @@ def suggest(obj: _Context, title: str, description: str, image: str, input_file:
     items = _suggest_inputs(input_file) if input_file else [("1", title, description, image)]
     for item_id, t, d, img in items:
         # An item with nothing to go on gets no codes (and keeps its line in the output).
-        hits = retriever.suggest(t, d, img, k=k, scheme=scheme) if (t.strip() or d.strip() or img.strip()) else []
+        hits = (retriever.suggest(t, d, img, k=k, scheme=scheme, makers=makers)
+                if (t.strip() or d.strip() or img.strip()) else [])
         if fmt == "jsonl":
             click.echo(json.dumps({"id": item_id, "codes": [{"notation": h.notation, "score": round(h.score, 6)}
                                                           for h in hits]}, ensure_ascii=False))
@@ -549,7 +553,8 @@ def eval_group() -> None:
 @click.option("--k", "ks", default="1,5,10", show_default=True, help="Cut-offs, comma-separated.")
 @click.option("--no-ablation", is_flag=True, help="Only the configured blend, not each component.")
 @click.option("--fields", default="title,description", show_default=True,
-              help="Which fields of each item make the query: title, description, keywords.")
+              help="Which fields of each item make the query: title, description, keywords, maker (the "
+                   "makers of the item's record in the store, for the maker component).")
 @click.option("--scheme", type=click.Choice(["iconclass", "tate"]), default="iconclass", show_default=True,
               help="tate: gold = Tate subject terms (--input: Tate records, or a kgart eval split file of them).")
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True,
@@ -585,6 +590,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     from kgart.evaluation import (
         counts_without,
         format_table,
+        makers_in_store,
         paired_gains,
         read_gold,
         read_tate_gold,
@@ -607,7 +613,7 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if titled:
         gold = [item for item in gold if item.title]
     chosen = [f.strip() for f in fields.split(",") if f.strip()]
-    unknown = set(chosen) - {"title", "description", "keywords"}
+    unknown = set(chosen) - {"title", "description", "keywords", "maker"}
     if unknown:
         raise click.BadParameter(f"unknown field(s) {', '.join(sorted(unknown))}", param_hint="--fields")
 
@@ -616,9 +622,11 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
 
         description = " ".join(p for p in (item.description if "description" in chosen else "",
                                            item.keywords if "keywords" in chosen else "") if p)
-        return Query(title=item.title if "title" in chosen else "", description=description)
+        return Query(title=item.title if "title" in chosen else "", description=description,
+                     makers=makers.get(item.source_id, ()))
 
     config = obj.config()
+    makers = makers_in_store(obj.store(config), gold) if "maker" in chosen else {}
     _refuse_trained_on(obj, config, gold, [config.model, *compare])
     files = config.usage_count_files
     from kgart.kinds import Kinds
@@ -703,6 +711,9 @@ def eval_suggest(obj: _Context, input_file: str, ks: str, no_ablation: bool, fie
     if base.weights["neighbours"] or base.weights["nearest"]:
         click.echo(f"neighbours: {len(exclude)} of the {len(gold)} gold items are records in the store "
                    "and do not vote")
+    if "maker" in chosen:
+        click.echo(f"makers: {sum(1 for item in gold if makers.get(item.source_id))} of the {len(gold)} gold items "
+                   "have a maker in the store; the gold items' records do not count among the makers' works")
 
 
 def _detail(configuration: str, item: Any, query: Any, ranked: list[str], retriever: Any) -> dict[str, Any]:
@@ -712,6 +723,8 @@ def _detail(configuration: str, item: Any, query: Any, ranked: list[str], retrie
     line: dict[str, Any] = {"configuration": configuration, "id": item.id, "title": query.title,
                             "description": query.description, "gold": list(item.codes), "ranked": ranked,
                             "first_gold_rank": first}
+    if query.makers:
+        line["makers"] = list(query.makers)
     translated = retriever.translation(query.title) if query.title else None
     if translated is not None:
         line["title_searched_as"] = {"language": translated.language, "text": translated.text}

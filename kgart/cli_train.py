@@ -348,14 +348,18 @@ def _full_run(store: Any, *, held: set[str], partial: Path, say: Any, pairs: int
 @click.option("--records", "max_records", type=click.IntRange(1), default=2000, show_default=True,
               help="At most this many coded records per scheme (a seeded sample).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--makers/--no-makers", default=True, show_default=True,
+              help="Ask for each record with its makers too, so the ranker weighs the maker component (what "
+                   "the maker's other catalogued works carry), as suggestions for a stored record do.")
 @pass_ctx
 @_friendly_errors
 def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: tuple[str, ...], max_records: int,
-                 seed: int) -> None:
+                 seed: int, makers: bool) -> None:
     """Learn the blend per scheme from the catalogued records: coordinate ascent from the
     blend.toml weights over the components --explain shows and the concept's depth, children,
-    label length and the query's length. Each record is asked for with itself and every
-    held-out record out of the neighbours and the priors; how far the weights may move is
+    label length and the query's length. Each record is asked for (with its makers, unless
+    --no-makers) with itself and every held-out record out of the neighbours, the maker's
+    works and the priors; how far the weights may move is
     chosen by cross-validation over records. A scheme with fewer than 30 coded records keeps
     kgart/blend.toml. Over a trained encoder, only the records that encoder kept out of its
     training are learned from (its own training records would make the vectors look better
@@ -433,7 +437,7 @@ def train_ranker(obj: _Context, name: str, hold_out: tuple[str, ...], schemes: t
             bar.refresh()
 
         try:
-            ranker = learn(retriever, records, scheme, seed=seed, unseen=unseen, progress=progress)
+            ranker = learn(retriever, records, scheme, seed=seed, unseen=unseen, makers=makers, progress=progress)
         except KgartError as e:
             click.echo(str(e))
             continue

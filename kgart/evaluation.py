@@ -219,6 +219,19 @@ def records_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> frozenset[
     return frozenset(found)
 
 
+def makers_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> dict[str, tuple[str, ...]]:
+    """The makers (``schema:creator`` IRIs) of the gold items' own records in the store, by the
+    items' source ids: what a curator cataloguing the record knows besides its text."""
+    identifiers = [item.source_id for item in gold if item.source_id]
+    makers: dict[str, set[str]] = {}
+    for start in range(0, len(identifiers), 500):
+        for r in store.select("""SELECT ?id ?m WHERE { VALUES ?id { $ids }
+                ?a a schema:VisualArtwork ; schema:identifier ?id ; schema:creator ?m }""",
+                              {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]}):
+            makers.setdefault(r.text("id"), set()).add(str(r["m"]))
+    return {key: tuple(sorted(value)) for key, value in makers.items()}
+
+
 def format_table(rows: list[tuple[str, Scores]], ks: Sequence[int]) -> str:
     header = f"{'configuration':<34}" + "".join(f"{'R@' + str(k):>8}" for k in ks) + \
         "".join(f"{'branch@' + str(k):>11}" for k in ks) + f"{'MRR':>8}"

@@ -1,9 +1,10 @@
 """A learned blend: one weight per feature, learned from catalogued records (``kgart train ranker``).
 
-The features are the blend's components (``vector`` … ``nearest``, unweighted) and
+The features are the blend's components (``vector`` … ``maker``, unweighted) and
 what the hand-set blend cannot see: the concept's depth and number of children, its
 label's length, the query's length with the components it makes more or less reliable,
-and the prior and the neighbours' votes scaled by how well the concept matches the query.
+and the prior, the neighbours' and the maker's votes scaled by how well the concept matches
+the query.
 A linear score keeps ``--explain`` honest: each feature's contribution is its weight
 times its value, and they sum to the score. A scheme without a ranker (too few
 coded records to learn from) uses ``kgart/blend.toml``.
@@ -17,9 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-COMPONENT_FEATURES = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest")
+COMPONENT_FEATURES = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest", "maker")
 CONCEPT_FEATURES = ("depth", "child_count", "label_words")
-QUERY_FEATURES = ("vector_by_query_words", "prior_by_query_words", "prior_by_vector", "neighbours_by_vector")
+QUERY_FEATURES = ("vector_by_query_words", "prior_by_query_words", "prior_by_vector", "neighbours_by_vector",
+                  "maker_by_vector")
 FEATURES = COMPONENT_FEATURES + CONCEPT_FEATURES + QUERY_FEATURES
 
 
@@ -50,7 +52,8 @@ def query_features(components: Mapping[str, np.ndarray], words: int) -> dict[str
     return {"vector_by_query_words": components["vector"] * scale,
             "prior_by_query_words": components.get("prior", zero) * scale,
             "prior_by_vector": components.get("prior", zero) * match,
-            "neighbours_by_vector": components.get("neighbours", zero) * match}
+            "neighbours_by_vector": components.get("neighbours", zero) * match,
+            "maker_by_vector": components.get("maker", zero) * match}
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class TrainingRecord:
     title: str
     description: str
     codes: tuple[str, ...]  # concept IRIs
+    makers: tuple[str, ...] = ()  # its makers' IRIs (schema:creator)
 
 
 @dataclass
@@ -58,17 +59,23 @@ def coded_records(retriever: Retriever, scheme: str) -> list[TrainingRecord]:
         for key in ("id", "t", "d"):
             if key in r and not entry[key]:
                 entry[key] = r.text(key)
+    makers: dict[str, set[str]] = {}
+    for r in retriever.store.select("""SELECT DISTINCT ?a ?m WHERE { ?c skos:inScheme $scheme . ?a dcterms:subject ?c ;
+            schema:creator ?m }""", {"scheme": retriever.scheme(scheme).concept_scheme}).rows:
+        makers.setdefault(str(r["a"]), set()).add(str(r["m"]))
     out = []
     for iri, e in sorted(by.items()):
-        out.append(TrainingRecord(iri, str(e["id"]), str(e["t"]), str(e["d"]), tuple(sorted(e["codes"]))))  # type: ignore[call-overload]
+        out.append(TrainingRecord(iri, str(e["id"]), str(e["t"]), str(e["d"]), tuple(sorted(e["codes"])),  # type: ignore[call-overload]
+                                  tuple(sorted(makers.get(iri, ())))))
     return out
 
 
-def _example(retriever: Retriever, record: TrainingRecord, scheme: str, unseen: frozenset[str]) -> _Example | None:
+def _example(retriever: Retriever, record: TrainingRecord, scheme: str, unseen: frozenset[str],
+             makers: bool) -> _Example | None:
     if not (record.title or record.description):
         return None
-    features = retriever.ranking_features(Query(title=record.title, description=record.description), scheme,
-                                          exclude=unseen | {record.iri})
+    query = Query(title=record.title, description=record.description, makers=record.makers if makers else ())
+    features = retriever.ranking_features(query, scheme, exclude=unseen | {record.iri})
     blend = retriever.config.for_scheme(scheme).weights
     blended = np.sum([blend[c] * features[c] for c in COMPONENTS if blend[c]], axis=0)
     tree = retriever.scheme_tree(scheme)
@@ -132,17 +139,19 @@ def _measure(examples: Sequence[_Example], weights: np.ndarray) -> dict[str, flo
 
 
 def train_ranker(retriever: Retriever, records: Sequence[TrainingRecord], scheme: str, *, seed: int = 0,
-                 unseen: frozenset[str] = frozenset(), progress: Callable[[int, int], None] | None = None
-                 ) -> LinearRanker:
+                 unseen: frozenset[str] = frozenset(), makers: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> LinearRanker:
     """A ranker for ``scheme`` learned from ``records`` (queries answered as described above);
-    the artworks in ``unseen`` (the held-out records) never vote as neighbours. The retriever's
-    usage priors must already leave out the training and held-out records' codes.
+    the artworks in ``unseen`` (the held-out records) never vote as neighbours nor as the
+    maker's other works. ``makers``: each record is asked for with its makers too (the
+    ``maker`` component), as ``suggest_for`` asks for a stored record. The retriever's usage
+    priors must already leave out the training and held-out records' codes.
 
     :raises KgartError: with fewer than ``MIN_RECORDS`` usable records.
     """
     examples = []
     for i, record in enumerate(records, start=1):
-        example = _example(retriever, record, scheme, unseen)
+        example = _example(retriever, record, scheme, unseen, makers)
         if example is not None:
             examples.append(example)
         if progress:
@@ -169,7 +178,7 @@ def train_ranker(retriever: Retriever, records: Sequence[TrainingRecord], scheme
     chosen = max(ROUNDS, key=lambda r: (round(cross[r]["mrr"], 6), -r))
     weights = _ascend(examples, start, chosen)
     blend = _measure(examples, start)
-    figures = {"records": float(len(examples)), "rounds": float(chosen),
+    figures = {"records": float(len(examples)), "rounds": float(chosen), "makers": float(makers),
                **{f"cv_mrr_{rounds}_rounds": round(cross[rounds]["mrr"], 1) for rounds in ROUNDS},
                **{f"cv_{k}": round(v, 1) for k, v in cross[chosen].items()},
                **{f"blend_{k}": round(v, 1) for k, v in blend.items()}}

@@ -14,6 +14,9 @@ A concept's score is a weighted sum of components, each explainable:
 ``nearest``   the same votes from the few most similar only (3 by default): a catalogue's
               series (a sketchbook's pages, a print run) share titles and codes, which
               fifty voters drown
+``maker``     for a query that names its maker (``schema:creator``: a record in the store,
+              or ``maker=`` IRIs), the share of that maker's other catalogued works that
+              carry the code: a painter's subjects are not a collection's
 
 The weights live in one TOML file (``kgart/blend.toml``, or the ``blend_config``
 setting); ``kgart eval suggest`` measures what each adds. A scheme with a learned ranker
@@ -56,7 +59,7 @@ from kgart.rdf import IRI, graph_iri, preferred_labels
 from kgart.sparql_template import iri_list
 from kgart.triplestore import TripleStore
 
-COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest")
+COMPONENTS = ("vector", "keyword", "children", "branch", "parent", "prior", "neighbours", "nearest", "maker")
 TARGETS = ("concept", "artwork", "sentence")
 _KEYWORD_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kgart-keywords")
 
@@ -192,13 +195,15 @@ class Hit:
 
 @dataclass(frozen=True)
 class Query:
-    """What to look for: any of text, a title and description, an image, a node's IRI."""
+    """What to look for: any of text, a title and description, an image, a node's IRI; ``makers``:
+    the IRIs of the artwork's makers, when known (for the ``maker`` component)."""
 
     text: str = ""
     title: str = ""
     description: str = ""
     image: str = ""
     iri: str = ""
+    makers: tuple[str, ...] = ()
 
     @property
     def words(self) -> str:
@@ -343,6 +348,7 @@ class Retriever:
         self._priors: dict[str, np.ndarray] = {}
         self._prior_rows: dict[str, np.ndarray] = {}
         self._annotated: dict[str, _Annotations] = {}
+        self._works_of_makers: dict[str, list[str]] | None = None
         self._kinds: Kinds | None = None
         self._decisions: DecisionSource = Annotations(store)
         self._decisions_seen: str | None = self._decisions.version()
@@ -658,7 +664,50 @@ class Retriever:
         if voters:
             raw.update(zip(voters, self.neighbour_votes_by_count(vector, scheme, list(voters.values()), exclude),
                            strict=False))
+        if "maker" in wanted and query.makers:
+            by_maker = self.maker_votes(query.makers, scheme, exclude)
+            if by_maker is not None:
+                raw["maker"] = by_maker
         return raw
+
+    def works_of_makers(self) -> dict[str, list[str]]:
+        """Maker IRI → the artworks it made (``schema:creator``; read once)."""
+        if self._works_of_makers is None:
+            with self._building:
+                if self._works_of_makers is None:
+                    rows = self.store.select(
+                        "SELECT ?a ?m WHERE { ?a schema:creator ?m ; a schema:VisualArtwork }").rows
+                    works: dict[str, list[str]] = {}
+                    for r in rows:
+                        works.setdefault(str(r["m"]), []).append(str(r["a"]))
+                    self._works_of_makers = works
+        return self._works_of_makers
+
+    def makers_of(self, artwork: str) -> tuple[str, ...]:
+        """The IRIs of an artwork's makers in the store, sorted."""
+        rows = self.store.select("SELECT DISTINCT ?m WHERE { $a schema:creator ?m }", {"a": checked_iri(artwork)}).rows
+        return tuple(sorted(str(r["m"]) for r in rows))
+
+    def maker_votes(self, makers: Sequence[str], scheme: str, exclude: frozenset[str] = frozenset()
+                    ) -> np.ndarray | None:
+        """For every concept of a scheme, the share of the makers' other annotated works that carry
+        it (count / (works + 1): a maker with one other work is not taken at its word); a code a
+        curator rejected for one of them counts against it. None when none of the makers has an
+        annotated work outside ``exclude``."""
+        annotated = self.annotations(scheme)
+        works_of = self.works_of_makers()
+        position = annotated.position
+        works = np.fromiter(sorted({position[a] for m in makers for a in works_of.get(str(m), ())
+                                    if a in position and a not in exclude}), dtype=np.int64)
+        if not works.size:
+            return None
+        begins, ends = annotated.starts[works], annotated.starts[works + 1]
+        sizes = ends - begins
+        # Every concept slot of those works at once: each work's slice of the CSR arrays.
+        slots = np.repeat(begins - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+        votes = np.bincount(annotated.concepts[slots], weights=annotated.signs[slots],
+                            minlength=len(self.scheme_tree(scheme).iris)).astype(np.float32)
+        return np.maximum(votes / (works.size + 1), -1.0)
 
     def ranking_features(self, query: Query, scheme: str = "iconclass",
                          exclude: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
@@ -761,16 +810,18 @@ class Retriever:
                 h.label = names.get(h.iri)
 
     def suggest(self, title: str = "", description: str = "", image: str = "", *, k: int = 10,
-                config: BlendConfig | None = None, scheme: str = "iconclass") -> list[Hit]:
-        """Codes for one artwork (Iconclass, or Tate subjects), best first."""
-        return self.search_concepts(Query(title=title, description=description, image=image), k=k,
-                                    config=config, labels=False, scheme=scheme)
+                config: BlendConfig | None = None, scheme: str = "iconclass", makers: Sequence[str] = ()) -> list[Hit]:
+        """Codes for one artwork (Iconclass, or Tate subjects), best first; ``makers``: the IRIs
+        of its makers in the store, whose other works the ``maker`` component counts."""
+        query = Query(title=title, description=description, image=image,
+                      makers=tuple(str(checked_iri(m)) for m in makers))
+        return self.search_concepts(query, k=k, config=config, labels=False, scheme=scheme)
 
     def suggest_for(self, artwork: str, *, k: int = 10, scheme: str = "iconclass", include_rejected: bool = False,
                     language: str | None = None) -> list[Hit]:
         """Codes for an artwork in the store, from its title and description (its stored vector
-        when it has no text). It never votes for itself as a neighbour, and a code a curator
-        rejected for it is left out unless ``include_rejected``."""
+        when it has no text) and its makers' other works. It never votes for itself as a
+        neighbour, and a code a curator rejected for it is left out unless ``include_rejected``."""
         iri = checked_iri(artwork)
         rows = self.store.select("""SELECT ?t ?d WHERE {
             OPTIONAL { $a schema:name ?t } OPTIONAL { $a schema:description ?d } }
@@ -780,7 +831,9 @@ class Retriever:
         if not (title or description) and str(iri) not in getattr(self.index("artwork"), "_row", {}):
             raise KgartError("nothing to suggest from: this artwork has no title, description or vector "
                              "(add a code by hand)")
-        query = Query(title=title, description=description) if title or description else Query(iri=iri)
+        makers = self.makers_of(str(iri))
+        query = (Query(title=title, description=description, makers=makers) if title or description
+                 else Query(iri=iri, makers=makers))
         rejected = set() if include_rejected else {
             str(d.concept) for d in self._decisions.decisions([iri], status="rejected")}
         hits = self.search_concepts(query, k=k + len(rejected), scheme=scheme, language=language,

@@ -396,6 +396,40 @@ def test_nearest_votes_from_the_few_most_similar_beside_the_neighbours(hand_buil
     assert (BlendConfig.load(path).nearest_count, BlendConfig.load(path).weights["nearest"]) == (5, 0.2)
 
 
+def test_maker_votes_with_the_share_of_the_makers_other_works(hand_built: Retriever) -> None:
+    """A maker's other catalogued works vote for their codes, each code by the share of them that
+    carry it (one more work in the count); the record itself and excluded ones never count, and a
+    query without a maker has no such component."""
+    a1, a3, h = (notation_iri(n) for n in ("11A1", "11A3", "11H"))
+    hand_built.store.update(f"""INSERT DATA {{ GRAPH <https://w3id.org/kgart/graph/demo> {{
+        <urn:w1> a schema:VisualArtwork ; schema:creator <urn:turner> ; dcterms:subject <{a3}>, <{h}> .
+        <urn:w2> a schema:VisualArtwork ; schema:creator <urn:turner> ; dcterms:subject <{a3}> .
+        <urn:w3> a schema:VisualArtwork ; schema:creator <urn:turner> ; dcterms:subject <{a1}> .
+        <urn:w4> a schema:VisualArtwork ; schema:creator <urn:blake> ; dcterms:subject <{h}> }} }}""")
+    concepts = hand_built.index("iconclass")
+    artworks = MatrixIndex(["urn:w1", "urn:w2", "urn:w3", "urn:w4"], np.eye(4, 3, dtype=np.float32))
+    retriever = Retriever(hand_built.store, hand_built.encoder,
+                          lambda kind: artworks if kind == "artwork" else concepts)  # type: ignore[arg-type,return-value]
+    row = retriever.scheme_tree("iconclass").row
+    votes = retriever.maker_votes(["urn:turner"], "iconclass", exclude=frozenset({"urn:w3"}))
+    assert votes is not None
+    assert votes[row[a3]] == pytest.approx(2 / 3) and votes[row[h]] == pytest.approx(1 / 3)  # w1, w2; + 1
+    assert votes[row[a1]] == 0.0  # w3 is left out
+    assert retriever.maker_votes(["urn:nobody"], "iconclass") is None
+    config = BlendConfig({"vector": 0.1, "maker": 1.0})
+    best = retriever.search_concepts(Query(text="q", makers=("urn:blake",)), config=config, k=1, labels=False)[0]
+    assert best.notation == "11H" and best.components["maker"] == pytest.approx(0.5)
+    assert "maker" not in retriever.raw_components(Query(text="q"), "iconclass", config=config)
+    # A stored record is asked for with its makers, never counting itself among their works.
+    hand_built.store.update('INSERT DATA { GRAPH <https://w3id.org/kgart/graph/demo> { '
+                            '<urn:w1> schema:name "q" } }')
+    retriever.config = config
+    suggested = {h.notation: h.components["maker"] for h in retriever.suggest_for("urn:w1", k=8)}
+    assert suggested["11A3"] == suggested["11A1"] == pytest.approx(1 / 3)  # w2, w3 of two works + 1
+    assert suggested["11H"] == 0.0  # w1's own code: it is not among its maker's other works
+    assert BlendConfig.load().weights["maker"] == 0.0  # learned by a ranker, not set by hand
+
+
 def test_records_in_store_finds_gold_items_by_source_id() -> None:
     from kgart.evaluation import records_in_store
 

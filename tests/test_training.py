@@ -194,10 +194,10 @@ def test_train_encoder_and_ranker_then_eval_refuses_their_training_records(tiny:
                      "--seed", "1"])
     assert "iconclass: ranker from 32 records (" in out and "cross-validated R@1" in out
     ranker = json.loads((location / "models" / "tiny-blend" / "ranker-iconclass.json").read_text(encoding="utf-8"))
-    assert set(ranker["weights"]) == set(FEATURES)
-    out = run_kgart(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title",
+    assert set(ranker["weights"]) == set(FEATURES) and ranker["figures"]["makers"] == 1.0
+    out = run_kgart(["--store", str(location), "eval", "suggest", "--input", str(held), "--fields", "title,maker",
                      "--no-ablation", "--compare", "trained:tiny-blend"])
-    assert "trained:tiny-blend: learned ranker" in out
+    assert "trained:tiny-blend: learned ranker" in out and "makers: 40 of the 40 gold items have a maker" in out
     assert "trained:tiny-blend: learned ranker against untrained: configured blend, item by item:\n  R@1 " in out
     explained = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "Saint Jerome in his study",
                                           "--explain"],

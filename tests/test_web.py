@@ -164,6 +164,12 @@ def test_api_search_suggest_similar(client: FlaskClient) -> None:
                                                    "explain": "1"}).get_json()["codes"]
     assert len(explained) == 2 and "vector" in explained[0]["components"]
     assert sum(explained[0]["components"].values()) == pytest.approx(explained[0]["score"], abs=1e-4)
+    with_maker = client.get("/api/suggest", query_string={"title": "Penitent St Jerome in his study",
+                                                          "maker": "https://w3id.org/kgart/person/rkd/nobody"})
+    assert with_maker.get_json()["codes"][0]["notation"] == "11H(JEROME)362"  # a maker with no works: no votes
+    for makers in (["not an iri"], [f"urn:maker:{i}" for i in range(21)]):
+        refused = client.get("/api/suggest", query_string={"title": "x", "maker": makers})
+        assert refused.status_code == 400 and refused.is_json
     wrong = client.get("/api/suggest", query_string={"title": "x", "scheme": "aat"})
     assert wrong.status_code == 400 and "scheme" in wrong.get_json()["error"]
     no_tate = client.get("/api/suggest", query_string={"title": "the sea", "scheme": "tate"})  # no Tate loaded here
@@ -431,7 +437,8 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
                 "graphs": ["iconclass", "rkd"], "counts": {"examples": {"label-de": 2206, "record-iconclass": 80}},
                 "figures": {"before": {"dev_r1": 40.6, "dev_r10": 61.6}, "after": {"dev_r1": 59.2, "dev_r10": 83.0},
                             "training_seconds": 469.4, "kept_epoch": 2, "dev_by_epoch": [{"dev_r1": 42.4}],
-                            "ranker_iconclass": {"records": 300.0, "cv_r1": 68.4, "cv_r10": 93.8, "cv_mrr": 77.3,
+                            "ranker_iconclass": {"records": 300.0, "makers": 1.0, "cv_r1": 68.4, "cv_r10": 93.8,
+                                                 "cv_mrr": 77.3,
                                                  "blend_r1": 63.3, "blend_r10": 93.2, "blend_mrr": 73.8,
                                                  "learned": "2026-12-07T19:19:02+00:00"}}}
     register(store, TrainedModel("rkd-a", tmp_path, manifest))
@@ -447,7 +454,8 @@ def test_models_page_shows_each_trained_models_provenance_and_figures(tmp_path: 
     assert "Learned from: iconclass, rkd." in first
     assert "Training: 469 s, epoch 2 kept." in first and "before 40.6 61.6 after 59.2 83.0" in first
     assert "label-de 2,206, record-iconclass 80" in first
-    assert "Ranker for iconclass , from 300 records: cross-validated R@1 68.4, R@10 93.8, MRR 77.3" in first
+    assert ("Ranker for iconclass , from 300 records asked for with their makers: cross-validated R@1 68.4, "
+            "R@10 93.8, MRR 77.3") in first
     assert "73.8), learned 2026-12-07 19:19 UTC." in first
     assert "rkd-b in use" not in text
     [model] = [m for m in registered_models(store) if m.name == "rkd-a"]

@@ -97,7 +97,10 @@ def suggest() -> Response:
         elif not (title or description or image):
             raise BadRequest("give a title, a description, an image, or the iri of a stored artwork")
         else:
-            hits = retriever.suggest(title, description, image, k=_int("k", 10), scheme=scheme)
+            makers = [checked_iri(m.strip()) for m in values.getlist("maker") if m.strip()]
+            if len(makers) > 20:
+                raise BadRequest("at most 20 makers")
+            hits = retriever.suggest(title, description, image, k=_int("k", 10), scheme=scheme, makers=makers)
             retriever.label_hits(hits, scheme, language)
     finally:
         if image:
@@ -202,7 +205,11 @@ OPENAPI: dict[str, Any] = {
         "/api/suggest": {
             "get": {"summary": "Iconclass codes (or Tate subjects) for an artwork", "parameters": [
                 _param("title", "title"), _param("description", "description"),
-                _param("iri", "a stored artwork instead of a title: its own text, codes rejected for it left out"),
+                _param("iri", "a stored artwork instead of a title: its own text and makers, codes rejected for "
+                              "it left out"),
+                _param("maker", "the IRI of the artwork's maker in the store (repeatable, up to 20): what the "
+                                "maker's catalogued works carry counts where a learned ranker weighs it",
+                       schema={"type": "array", "items": {"type": "string", "format": "iri"}, "maxItems": 20}),
                 _param("include_rejected", "with iri: keep codes a curator rejected for it",
                        schema={"type": "boolean"}),
                 _param("scheme", "iconclass: Iconclass codes; tate: Tate subject ids; or any concept scheme "
@@ -215,6 +222,7 @@ OPENAPI: dict[str, Any] = {
             "post": {"summary": "Iconclass codes (or Tate subjects) for an artwork, with an image upload",
                      "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
                          "title": {"type": "string"}, "description": {"type": "string"},
+                         "maker": {"type": "array", "items": {"type": "string", "format": "iri"}, "maxItems": 20},
                          "scheme": {"type": "string", "enum": ["iconclass"]}, "explain": {"type": "boolean"},
                          "image": {"type": "string", "format": "binary"}}}}}},
                      "responses": {"200": _CODES, "400": _ERROR, "413": _ERROR, "503": _NOT_READY}}},
