@@ -462,7 +462,8 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
 @click.option("--description", default="", help="Its description.")
 @click.option("--image", default="", help="Image path or URL (needs a CLIP model).")
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False),
-              help='JSON Lines, one artwork a line: {"id": …, "title": …, "description": …, "image": …}.')
+              help='JSON Lines, one artwork a line: {"id": …, "title": …, "description": …, "image": …, '
+                   '"makers": [IRI, …]}.')
 @click.option("--k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "jsonl"]), default="table", show_default=True)
 @click.option("--explain", is_flag=True, help="Show each blend component's contribution (table only).")
@@ -497,10 +498,10 @@ def suggest(obj: _Context, title: str, description: str, image: str, input_file:
         propose_codes(obj, _retriever(obj, config), _suggest_inputs(input_file), k, scheme, creator)
         return
     retriever = _retriever(obj, obj.config())
-    items = _suggest_inputs(input_file) if input_file else [("1", title, description, image)]
-    for item_id, t, d, img in items:
+    items = _suggest_inputs(input_file) if input_file else [("1", title, description, image, makers)]
+    for item_id, t, d, img, by in items:
         # An item with nothing to go on gets no codes (and keeps its line in the output).
-        hits = (retriever.suggest(t, d, img, k=k, scheme=scheme, makers=makers)
+        hits = (retriever.suggest(t, d, img, k=k, scheme=scheme, makers=by)
                 if (t.strip() or d.strip() or img.strip()) else [])
         if fmt == "jsonl":
             click.echo(json.dumps({"id": item_id, "codes": [{"notation": h.notation, "score": round(h.score, 6)}
@@ -523,7 +524,7 @@ def _scheme_branch(store: Any, scheme: Any) -> Any:
     return lambda code: parent.get(code, code)
 
 
-def _suggest_inputs(path: str) -> list[tuple[Any, str, str, str]]:
+def _suggest_inputs(path: str) -> list[tuple[Any, str, str, str, tuple[str, ...]]]:
     from kgart.errors import DataSourceError
 
     items = []
@@ -537,8 +538,13 @@ def _suggest_inputs(path: str) -> list[tuple[Any, str, str, str]]:
                 raise DataSourceError(f"malformed JSON: {e.msg}", path=path, line=number) from e
             if not isinstance(row, dict) or "id" not in row:
                 raise DataSourceError('each line needs an object with an "id"', path=path, line=number)
+            makers = row.get("makers") or []
+            if isinstance(makers, str):
+                makers = [makers]
+            if not isinstance(makers, list) or not all(isinstance(m, str) for m in makers):
+                raise DataSourceError('"makers" must be an IRI or a list of IRIs', path=path, line=number)
             items.append((row["id"], str(row.get("title") or ""), str(row.get("description") or ""),
-                          str(row.get("image") or "")))
+                          str(row.get("image") or ""), tuple(makers)))
     return items
 
 

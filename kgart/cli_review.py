@@ -119,7 +119,7 @@ def annotations_import(obj: _Context, path: str) -> None:
     click.echo(f"{count} annotations imported")
 
 
-def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str]], k: int, scheme: str,
+def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str, tuple[str, ...]]], k: int, scheme: str,
             creator: str) -> None:
     """``kgart suggest --propose``: the top ``k`` codes of each item as proposed annotations."""
     from kgart.annotations import Annotations, Suggestion, classification
@@ -135,7 +135,7 @@ def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str]
     found = records_of(store, [GoldItem(i, "", "", (), source_id=i) for i in ids if not i.startswith("http")])
     blend = str(obj.config().blend_config or "kgart/blend.toml")
     made = skipped = 0
-    for item_id, title, description, image in items:
+    for item_id, title, description, image, _makers in items:
         artwork = str(item_id) if str(item_id).startswith(("http://", "https://")) else found.get(str(item_id))
         if artwork is None:
             click.echo(f"# {item_id}: no such artwork in the store (an IRI or its schema:identifier); skipped",
@@ -144,7 +144,9 @@ def propose(obj: _Context, retriever: Any, items: list[tuple[Any, str, str, str]
             continue
         decided = {str(d.concept) for d in annotations.decisions([artwork])}
         if title.strip() or description.strip() or image.strip():
-            hits = retriever.suggest(title, description, image, k=k, scheme=scheme)
+            # The stored record's own makers; it never votes for itself (neighbours, maker).
+            hits = retriever.suggest(title, description, image, k=k, scheme=scheme,
+                                     makers=retriever.makers_of(artwork), exclude=frozenset({artwork}))
         else:
             hits = retriever.suggest_for(artwork, k=k, scheme=scheme)
         for rank, hit in enumerate(hits, start=1):

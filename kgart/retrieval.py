@@ -810,12 +810,14 @@ class Retriever:
                 h.label = names.get(h.iri)
 
     def suggest(self, title: str = "", description: str = "", image: str = "", *, k: int = 10,
-                config: BlendConfig | None = None, scheme: str = "iconclass", makers: Sequence[str] = ()) -> list[Hit]:
+                config: BlendConfig | None = None, scheme: str = "iconclass", makers: Sequence[str] = (),
+                exclude: frozenset[str] = frozenset()) -> list[Hit]:
         """Codes for one artwork (Iconclass, or Tate subjects), best first; ``makers``: the IRIs
-        of its makers in the store, whose other works the ``maker`` component counts."""
+        of its makers in the store, whose other works the ``maker`` component counts;
+        ``exclude``: artworks that must not vote (the artwork itself, when it is stored)."""
         query = Query(title=title, description=description, image=image,
                       makers=tuple(str(checked_iri(m)) for m in makers))
-        return self.search_concepts(query, k=k, config=config, labels=False, scheme=scheme)
+        return self.search_concepts(query, k=k, config=config, labels=False, scheme=scheme, exclude=exclude)
 
     def suggest_for(self, artwork: str, *, k: int = 10, scheme: str = "iconclass", include_rejected: bool = False,
                     language: str | None = None) -> list[Hit]:

@@ -208,8 +208,8 @@ def test_real_search_suggest_subsume(real: tuple[Path, Retriever]) -> None:
 def test_cli_suggest_jsonl_contract(real: tuple[Path, Retriever], tmp_path: Path) -> None:
     location, retriever = real
     retriever.store.close()
-    lines = [{"id": "a", "title": "Penitent St Jerome in his study"}, {"id": 7, "description": "the crown of thorns"},
-             {"id": "empty"}]
+    lines = [{"id": "a", "title": "Penitent St Jerome in his study", "makers": "https://w3id.org/kgart/person/x"},
+             {"id": 7, "description": "the crown of thorns"}, {"id": "empty"}]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["--store", str(location), "suggest", "--input", str(path),
@@ -220,6 +220,12 @@ def test_cli_suggest_jsonl_contract(real: tuple[Path, Retriever], tmp_path: Path
     assert out[0]["codes"][0]["notation"] == "11H(JEROME)362"
     assert set(out[0]["codes"][0]) == {"notation", "score"} and len(out[0]["codes"]) == 3
     assert out[2]["codes"] == []
+    path.write_text('{"id": "b", "title": "x", "makers": [3]}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--store", str(location), "suggest", "--input", str(path)])
+    assert result.exit_code != 0 and '"makers" must be an IRI or a list of IRIs' in result.output
+    assert "in.jsonl" in result.output and "1" in result.output  # the file and line at fault
+    result = CliRunner().invoke(main, ["--store", str(location), "suggest", "--title", "x", "--maker", "not an iri"])
+    assert result.exit_code != 0 and "not an IRI" in result.output
     result = CliRunner().invoke(main, ["--store", str(location), "search", "crown of thorns", "--explain"])
     assert result.exit_code == 0 and "73D82(CROWN OF THORNS)" in result.output and "vector +" in result.output
 
