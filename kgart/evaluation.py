@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kgart.errors import DataSourceError, NotationError
 from kgart.notation import parse_lenient, split_codes
@@ -207,28 +208,28 @@ def counts_without(counts: Mapping[str, float], gold: Sequence[GoldItem]) -> dic
     return out
 
 
+def _by_source_id(store: TripleStore, gold: Sequence[GoldItem], pattern: str) -> Iterator[Any]:
+    """Rows of ``pattern`` (a graph pattern over ``?a``, a stored artwork whose ``schema:identifier``
+    is ``?id``) for the gold items' source ids, 500 ids a query."""
+    identifiers = [item.source_id for item in gold if item.source_id]
+    for start in range(0, len(identifiers), 500):
+        yield from store.select("SELECT * WHERE { VALUES ?id { $ids } ?a a schema:VisualArtwork ; "
+                                f"schema:identifier ?id . {pattern} }}",
+                                {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]})
+
+
 def records_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> frozenset[str]:
     """The stored artworks that are the gold items' own records (by ``schema:identifier``):
     they must not vote as neighbours for the answers they are scored on."""
-    identifiers = [item.source_id for item in gold if item.source_id]
-    found: set[str] = set()
-    for start in range(0, len(identifiers), 500):
-        found.update(str(r["a"]) for r in store.select(
-            "SELECT ?a WHERE { VALUES ?id { $ids } ?a a schema:VisualArtwork ; schema:identifier ?id }",
-            {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]}))
-    return frozenset(found)
+    return frozenset(str(r["a"]) for r in _by_source_id(store, gold, ""))
 
 
 def makers_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> dict[str, tuple[str, ...]]:
     """The makers (``schema:creator`` IRIs) of the gold items' own records in the store, by the
     items' source ids: what a curator cataloguing the record knows besides its text."""
-    identifiers = [item.source_id for item in gold if item.source_id]
     makers: dict[str, set[str]] = {}
-    for start in range(0, len(identifiers), 500):
-        for r in store.select("""SELECT ?id ?m WHERE { VALUES ?id { $ids }
-                ?a a schema:VisualArtwork ; schema:identifier ?id ; schema:creator ?m }""",
-                              {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]}):
-            makers.setdefault(r.text("id"), set()).add(str(r["m"]))
+    for r in _by_source_id(store, gold, "?a schema:creator ?m"):
+        makers.setdefault(r.text("id"), set()).add(str(r["m"]))
     return {key: tuple(sorted(value)) for key, value in makers.items()}
 
 

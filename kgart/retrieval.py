@@ -697,7 +697,7 @@ class Retriever:
         annotated = self.annotations(scheme)
         works_of = self.works_of_makers()
         position = annotated.position
-        works = np.fromiter(sorted({position[a] for m in makers for a in works_of.get(str(m), ())
+        works = np.fromiter(sorted({position[a] for m in makers for a in works_of.get(m, ())
                                     if a in position and a not in exclude}), dtype=np.int64)
         if not works.size:
             return None

@@ -97,7 +97,7 @@ def suggest() -> Response:
         elif not (title or description or image):
             raise BadRequest("give a title, a description, an image, or the iri of a stored artwork")
         else:
-            makers = [checked_iri(m.strip()) for m in values.getlist("maker") if m.strip()]
+            makers = [m.strip() for m in values.getlist("maker") if m.strip()]  # IRIs: suggest checks them
             if len(makers) > 20:
                 raise BadRequest("at most 20 makers")
             hits = retriever.suggest(title, description, image, k=_int("k", 10), scheme=scheme, makers=makers)
