@@ -472,7 +472,8 @@ def similar(obj: _Context, iri: str, k: int, fmt: str) -> None:
                    "ids as notations), or any SKOS scheme by name or IRI (kgart embed --kind NAME first).")
 @click.option("--propose", is_flag=True,
               help="Store the top --k codes of each --input artwork as proposed annotations (the review queue); "
-                   "each line's id is the artwork's IRI or its identifier in the store.")
+                   "each line's id is the artwork's IRI or its identifier in the store (its makers are the stored "
+                   "record's).")
 @click.option("--creator", metavar="NAME", help="With --propose: the user the proposals are made as.")
 @click.option("--maker", "makers", multiple=True, metavar="IRI",
               help="The artwork's maker in the store (schema:creator), repeatable: what the maker's catalogued "
