@@ -208,27 +208,26 @@ def counts_without(counts: Mapping[str, float], gold: Sequence[GoldItem]) -> dic
     return out
 
 
-def _by_source_id(store: TripleStore, gold: Sequence[GoldItem], pattern: str) -> Iterator[Any]:
-    """Rows of ``pattern`` (a graph pattern over ``?a``, a stored artwork whose ``schema:identifier``
-    is ``?id``) for the gold items' source ids, 500 ids a query."""
+def _by_source_id(store: TripleStore, gold: Sequence[GoldItem], query: str) -> Iterator[Any]:
+    """Rows of ``query`` (its ``$ids``: the gold items' source ids) for every gold item, 500 ids a query."""
     identifiers = [item.source_id for item in gold if item.source_id]
     for start in range(0, len(identifiers), 500):
-        yield from store.select("SELECT * WHERE { VALUES ?id { $ids } ?a a schema:VisualArtwork ; "
-                                f"schema:identifier ?id . {pattern} }}",
-                                {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]})
+        yield from store.select(query, {"ids": [Literal(str(i)) for i in identifiers[start:start + 500]]})
 
 
 def records_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> frozenset[str]:
     """The stored artworks that are the gold items' own records (by ``schema:identifier``):
     they must not vote as neighbours for the answers they are scored on."""
-    return frozenset(str(r["a"]) for r in _by_source_id(store, gold, ""))
+    return frozenset(str(r["a"]) for r in _by_source_id(
+        store, gold, "SELECT ?a WHERE { VALUES ?id { $ids } ?a a schema:VisualArtwork ; schema:identifier ?id }"))
 
 
 def makers_in_store(store: TripleStore, gold: Sequence[GoldItem]) -> dict[str, tuple[str, ...]]:
     """The makers (``schema:creator`` IRIs) of the gold items' own records in the store, by the
     items' source ids: what a curator cataloguing the record knows besides its text."""
     makers: dict[str, set[str]] = {}
-    for r in _by_source_id(store, gold, "?a schema:creator ?m"):
+    for r in _by_source_id(store, gold, """SELECT ?id ?m WHERE { VALUES ?id { $ids }
+            ?a a schema:VisualArtwork ; schema:identifier ?id ; schema:creator ?m }"""):
         makers.setdefault(r.text("id"), set()).add(str(r["m"]))
     return {key: tuple(sorted(value)) for key, value in makers.items()}
 
